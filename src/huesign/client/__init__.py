@@ -1,0 +1,3 @@
+"""huesign.client (see the package documentation)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""huesign.forms (see the package documentation)."""
+
+__all__: list[str] = []

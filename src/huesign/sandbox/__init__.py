@@ -1,0 +1,3 @@
+"""huesign.sandbox (see the package documentation)."""
+
+__all__: list[str] = []
