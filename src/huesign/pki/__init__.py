@@ -20,6 +20,7 @@ from huesign.pki.identity import (
     is_valid_cmnd,
     is_valid_tax_code,
 )
+from huesign.pki.indications import Indication, SubIndication
 from huesign.pki.keys import PrivateKey, PublicKey
 from huesign.pki.profiles import CertificateProfile, ProfileRules
 
@@ -31,12 +32,14 @@ __all__ = [
     "HashAlgorithm",
     "Identifier",
     "IdentifierType",
+    "Indication",
     "KeyAlgorithm",
     "KeyUsage",
     "PrivateKey",
     "ProfileRules",
     "PublicKey",
     "RSAPadding",
+    "SubIndication",
     "is_valid_cccd",
     "is_valid_cmnd",
     "is_valid_tax_code",
