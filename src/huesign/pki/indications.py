@@ -34,7 +34,6 @@ class SubIndication(enum.Enum):
     NOT_YET_VALID = "NOT_YET_VALID"
     SIG_CONSTRAINTS_FAILURE = "SIG_CONSTRAINTS_FAILURE"
     # INDETERMINATE
-    SIG_CONSTRAINTS_FAILURE_INDETERMINATE = "SIG_CONSTRAINTS_FAILURE_INDETERMINATE"
     CHAIN_CONSTRAINTS_FAILURE = "CHAIN_CONSTRAINTS_FAILURE"
     CERTIFICATE_CHAIN_GENERAL_FAILURE = "CERTIFICATE_CHAIN_GENERAL_FAILURE"
     CRYPTO_CONSTRAINTS_FAILURE = "CRYPTO_CONSTRAINTS_FAILURE"
@@ -56,7 +55,12 @@ class SubIndication(enum.Enum):
 
     @property
     def indication(self) -> Indication:
-        """The main verdict that goes with this sub-indication."""
+        """The main verdict this sub-indication goes with by default.
+
+        Reports carry both fields, so a policy may pair them otherwise (ETSI pairs
+        ``SIG_CONSTRAINTS_FAILURE`` with INDETERMINATE; huesign's strict public-service
+        policy makes it TOTAL_FAILED).
+        """
         return Indication.TOTAL_FAILED if self in _FAILED else Indication.INDETERMINATE
 
 
