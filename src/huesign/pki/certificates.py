@@ -2,7 +2,7 @@
 
 >>> from huesign.pki import TrustStore
 >>> root = TrustStore.vietnam().anchors[0]
->>> root.subject_text
+>>> root.subject_text  # doctest: +ELLIPSIS
 'CN=Vietnam National Root CA,OU=National Centre of Digital Signature Authentication,...'
 """
 
@@ -17,13 +17,14 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import attrs
+from asn1crypto import cms as asn1_cms
+from asn1crypto import pem as asn1_pem
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.serialization import pkcs7
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtensionOID
 
-from huesign.errors import CertificateError
+from huesign.errors import CertificateError, KeyLoadError
 from huesign.pki.identity import CitizenIdentity
 from huesign.pki.keys import PublicKey
 
@@ -77,6 +78,7 @@ class Certificate:
         """Wrap a ``cryptography`` certificate object."""
         if not isinstance(cert, x509.Certificate):
             raise TypeError("expected a cryptography x509.Certificate")
+        _check_fields(cert)
         return cls(cert=cert, der=cert.public_bytes(serialization.Encoding.DER))
 
     @classmethod
@@ -85,11 +87,9 @@ class Certificate:
         data = _bounded(data)
         try:
             cert = x509.load_der_x509_certificate(data)
-            # Force the lazy parts that commonly fail on damaged input, so that a Certificate
-            # that exists is one whose basic fields can be read.
-            _ = (cert.subject, cert.issuer, cert.serial_number, cert.not_valid_after_utc)
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, x509.InvalidVersion) as exc:
             raise CertificateError(f"not a readable DER certificate: {exc}") from exc
+        _check_fields(cert)
         return cls(cert=cert, der=data)
 
     @classmethod
@@ -171,7 +171,7 @@ class Certificate:
         """The subject public key."""
         try:
             return PublicKey.from_cryptography(self._cert.public_key())
-        except (ValueError, UnsupportedAlgorithm) as exc:
+        except (ValueError, UnsupportedAlgorithm, KeyLoadError) as exc:
             raise CertificateError(f"unsupported public key: {exc}") from exc
 
     @property
@@ -362,6 +362,16 @@ class Certificate:
         return f"<Certificate subject={self.subject_text!r} serial={self.serial_number:#x}>"
 
 
+def _check_fields(cert: x509.Certificate) -> None:
+    # Read the lazy parts that commonly fail on damaged input now, so that a Certificate that
+    # exists is one whose basic fields can be read.
+    try:
+        _ = (cert.subject.rfc4514_string(), cert.issuer.rfc4514_string(), cert.serial_number)
+        _ = (cert.not_valid_before_utc, cert.not_valid_after_utc)
+    except (ValueError, TypeError) as exc:
+        raise CertificateError(f"certificate has unreadable fields: {exc}") from exc
+
+
 def _bounded(data: bytes | str) -> bytes:
     if isinstance(data, str):
         data = data.encode("ascii", "replace")
@@ -376,9 +386,11 @@ def _bounded(data: bytes | str) -> bytes:
 def _pem_certificates(data: bytes) -> list[Certificate]:
     if b"-----BEGIN PKCS7-----" in data:
         return _pkcs7(data, pem=True)
+    if b"CERTIFICATE-----" not in data:
+        return []
     try:
         certs = x509.load_pem_x509_certificates(data)
-    except ValueError as exc:
+    except (ValueError, x509.InvalidVersion) as exc:
         if b"-----BEGIN" not in data:
             return []
         raise CertificateError(f"not a readable PEM certificate: {exc}") from exc
@@ -386,12 +398,22 @@ def _pem_certificates(data: bytes) -> list[Certificate]:
 
 
 def _pkcs7(data: bytes, *, pem: bool) -> list[Certificate]:
-    loader = pkcs7.load_pem_pkcs7_certificates if pem else pkcs7.load_der_pkcs7_certificates
+    # asn1crypto reads the BER that openssl writes into .p7b files (SET OF in file order);
+    # cryptography's reader only accepts it with a warning that it may one day refuse it.
     try:
-        certs = loader(data)
-    except (ValueError, UnsupportedAlgorithm) as exc:
+        der = data
+        if pem:
+            _, _, der = asn1_pem.unarmor(data[data.index(b"-----BEGIN PKCS7-----") :])
+        info = asn1_cms.ContentInfo.load(der, strict=not pem)
+        if info["content_type"].native != "signed_data":
+            raise CertificateError("the PKCS#7 bundle is not a SignedData structure")
+        choices = info["content"]["certificates"]
+        found = [c.chosen.dump() for c in choices if c.name == "certificate"] if choices else []
+    except (ValueError, TypeError, KeyError, IndexError, OverflowError) as exc:
         raise CertificateError(f"not a readable PKCS#7 certificate bundle: {exc}") from exc
-    return [Certificate.from_cryptography(c) for c in certs]
+    if not found:
+        raise CertificateError("the PKCS#7 bundle holds no certificate")
+    return [Certificate.from_der(c) for c in found]
 
 
 def load_certificates(data: bytes | str) -> tuple[Certificate, ...]:

@@ -183,7 +183,12 @@ class Identifier:
 
 
 def _nfc(value: str | None) -> str | None:
-    return None if value is None else unicodedata.normalize("NFC", value)
+    # An empty attribute is not written into a subject, so it reads back as absent.
+    return unicodedata.normalize("NFC", value) if value else None
+
+
+def _optional(value: str | None) -> str | None:
+    return value or None
 
 
 def _strings(values: Iterable[str]) -> tuple[str, ...]:
@@ -221,8 +226,8 @@ class CitizenIdentity:
     title: str | None = attrs.field(default=None, converter=_nfc)
     locality: str | None = attrs.field(default=None, converter=_nfc)
     province: str | None = attrs.field(default=None, converter=_nfc)
-    country: str | None = None
-    email: str | None = None
+    country: str | None = attrs.field(default=None, converter=_optional)
+    email: str | None = attrs.field(default=None, converter=_optional)
 
     # -- lookups ------------------------------------------------------------------------------
 
