@@ -14,10 +14,14 @@ Messages never contain secrets: no private key material, PIN, password or bearer
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import attrs
+
+if typing.TYPE_CHECKING:
+    from huesign.pki.report import ValidationReport
 
 __all__ = [
     "APIError",
@@ -32,6 +36,7 @@ __all__ = [
     "HuesignError",
     "KeyLoadError",
     "NotFoundError",
+    "PDFFormatError",
     "PKIError",
     "ProcedureError",
     "RateLimitedError",
@@ -39,6 +44,7 @@ __all__ = [
     "RequestTimeout",
     "RevocationFetchError",
     "ServerError",
+    "SignatureValidationError",
     "SigningError",
     "TokenError",
     "TransportError",
@@ -55,6 +61,13 @@ class HuesignError(Exception):
 
 class PKIError(HuesignError):
     """A key, certificate, signature or trust operation failed."""
+
+
+class PDFFormatError(PKIError):
+    """A PDF file is malformed, hostile or beyond a reading limit (size, depth, count).
+
+    Raised by the PDF reader and writer; a PAdES verifier turns it into a ``FORMAT_FAILURE``.
+    """
 
 
 class CertificateError(PKIError):
@@ -82,6 +95,18 @@ class TokenError(SigningError):
     def __init__(self, message: str, *, remaining_tries: int | None = None) -> None:
         super().__init__(message)
         self.remaining_tries = remaining_tries
+
+
+class SignatureValidationError(PKIError):
+    """A signature did not pass validation (raised by ``ValidationReport.raise_for_failure``).
+
+    Attributes:
+        report: the full validation report, with the indication and every reason.
+    """
+
+    def __init__(self, message: str, *, report: ValidationReport) -> None:
+        super().__init__(message)
+        self.report = report
 
 
 class RevocationFetchError(PKIError):
