@@ -8,14 +8,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import unicodedata
-import warnings
 from collections.abc import Mapping
 from pathlib import Path
 
 import attrs
 from cryptography import x509
-from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID
+from cryptography.x509.oid import AuthorityInformationAccessOID
 
 from huesign.errors import CertificateError, KeyLoadError
 from huesign.pki import _devca_services as svc
@@ -31,16 +29,6 @@ __all__: list[str] = []
 DEVELOPMENT_CERTIFICATE_POLICY = "1.3.6.1.4.1.55555.1.2"
 
 MAX_STATE_FILE = 16 << 20
-# RFC 5280 upper bounds, in characters.
-_NAME_BOUNDS = {
-    NameOID.COMMON_NAME: 64,
-    NameOID.ORGANIZATION_NAME: 64,
-    NameOID.ORGANIZATIONAL_UNIT_NAME: 64,
-    NameOID.TITLE: 64,
-    NameOID.LOCALITY_NAME: 128,
-    NameOID.STATE_OR_PROVINCE_NAME: 128,
-    NameOID.EMAIL_ADDRESS: 255,
-}
 
 
 def utcnow(now: dt.datetime | None) -> dt.datetime:
@@ -56,44 +44,6 @@ def new_serial() -> int:
         serial = x509.random_serial_number()
         if serial.bit_length() >= 64:
             return serial
-
-
-def check_name_lengths(name: x509.Name) -> None:
-    """Raise ``ValueError`` when an attribute exceeds its RFC 5280 bound (in characters)."""
-    for attr in name:
-        bound = _NAME_BOUNDS.get(attr.oid)
-        text = attr.value if isinstance(attr.value, str) else ""
-        if bound is not None and len(unicodedata.normalize("NFC", text)) > bound:
-            raise ValueError(
-                f"{attr.oid._name} is {len(text)} characters, RFC 5280 allows {bound}; "
-                "pass allow_long_names=True to issue it anyway"
-            )
-
-
-_PLACEHOLDER_CN = "-"
-
-
-def subject_name(identity: CitizenIdentity) -> x509.Name:
-    """``identity.to_name()``, also for common names over 64 UTF-8 bytes.
-
-    cryptography refuses a ``CN`` longer than 64 UTF-8 *bytes*, while RFC 5280 bounds it at
-    64 *characters*: a Vietnamese name with many diacritics passes the second and fails the
-    first.  The name is built with a placeholder and the real ``CN`` put back unchecked;
-    :func:`check_name_lengths` applies the RFC's bound.
-    """
-    cn = identity.common_name
-    if cn is None or len(cn.encode("utf-8")) <= 64:
-        return identity.to_name()
-    name = attrs.evolve(identity, common_name=_PLACEHOLDER_CN).to_name()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        real = x509.NameAttribute(NameOID.COMMON_NAME, cn, _validate=False)
-    return x509.Name(
-        [
-            x509.RelativeDistinguishedName([real if a.oid == NameOID.COMMON_NAME else a])
-            for a in name
-        ]
-    )
 
 
 def _uri(value: str) -> x509.UniformResourceIdentifier:
@@ -177,7 +127,7 @@ def ca_identity(common_name: str, organization: str) -> CitizenIdentity:
 
 
 def ca_name(common_name: str, organization: str) -> x509.Name:
-    return subject_name(ca_identity(common_name, organization))
+    return ca_identity(common_name, organization).to_name()
 
 
 def write_file(path: Path, data: bytes, *, private: bool = False) -> None:

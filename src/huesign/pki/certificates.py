@@ -13,6 +13,7 @@ import enum
 import functools
 import hashlib
 import os
+import warnings
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -365,8 +366,13 @@ class Certificate:
 def _check_fields(cert: x509.Certificate) -> None:
     # Read the lazy parts that commonly fail on damaged input now, so that a Certificate that
     # exists is one whose basic fields can be read.
+    # cryptography warns about attributes over the X.509 upper bounds counted in bytes; real
+    # Vietnamese certificates carry such names (RFC 5280 counts characters), so the warning is
+    # noise.  The names are parsed here once and cached by cryptography.
     try:
-        _ = (cert.subject.rfc4514_string(), cert.issuer.rfc4514_string(), cert.serial_number)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "Attribute's length", UserWarning)
+            _ = (cert.subject.rfc4514_string(), cert.issuer.rfc4514_string(), cert.serial_number)
         _ = (cert.not_valid_before_utc, cert.not_valid_after_utc)
     except (ValueError, TypeError) as exc:
         raise CertificateError(f"certificate has unreadable fields: {exc}") from exc

@@ -361,9 +361,7 @@ class DevelopmentCA:
             raise ValueError("profile must be an end-entity CertificateProfile")
         if validity <= dt.timedelta(0):
             raise ValueError("validity must be positive")
-        subject = bld.subject_name(identity)
-        if not allow_long_names:
-            bld.check_name_lengths(subject)
+        subject = identity.to_name(allow_long_names=allow_long_names)
         if not list(subject):
             raise ValueError("identity is empty: give at least a common name or an identifier")
         start = bld.utcnow(now) - _SKEW

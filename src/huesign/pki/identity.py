@@ -18,6 +18,7 @@ from __future__ import annotations
 import enum
 import re
 import unicodedata
+import warnings
 from collections.abc import Iterable
 
 import attrs
@@ -306,17 +307,21 @@ class CitizenIdentity:
             email=first(NameOID.EMAIL_ADDRESS),
         )
 
-    def to_name(self) -> x509.Name:
+    def to_name(self, *, allow_long_names: bool = False) -> x509.Name:
         """Build a certificate subject in the order Vietnamese CAs use.
 
         ``C, ST, L, O, OU, T, CN, UID..., emailAddress``; each identifier becomes its own
-        ``UID`` attribute.
+        ``UID`` attribute.  Upper bounds are RFC 5280's, counted in characters: a Vietnamese
+        name of 50 letters is 50 characters but may be 70 UTF-8 bytes, which ``cryptography``
+        alone would refuse.  A value over the RFC bound raises ``ValueError`` unless
+        ``allow_long_names`` is true (some issued certificates exceed it; tests of verifiers need
+        such names).
         """
         rdns: list[x509.NameAttribute[str]] = []
 
         def add(oid: x509.ObjectIdentifier, value: str | None) -> None:
             if value:
-                rdns.append(x509.NameAttribute(oid, value))
+                rdns.append(_attribute(oid, value, strict=not allow_long_names))
 
         add(NameOID.COUNTRY_NAME, self.country)
         add(NameOID.STATE_OR_PROVINCE_NAME, self.province)
@@ -337,6 +342,34 @@ class CitizenIdentity:
         name = self.common_name or self.organization or "(không tên / unnamed)"
         ident = self.primary_identifier
         return f"{name} ({ident.prefix} {ident.masked()})" if ident else name
+
+
+#: RFC 5280 appendix A upper bounds, in characters, for the attributes huesign writes.
+NAME_UPPER_BOUNDS = {
+    NameOID.COMMON_NAME: 64,
+    NameOID.ORGANIZATION_NAME: 64,
+    NameOID.ORGANIZATIONAL_UNIT_NAME: 64,
+    NameOID.TITLE: 64,
+    NameOID.LOCALITY_NAME: 128,
+    NameOID.STATE_OR_PROVINCE_NAME: 128,
+    NameOID.EMAIL_ADDRESS: 255,
+}
+
+
+def _attribute(oid: x509.ObjectIdentifier, value: str, *, strict: bool) -> x509.NameAttribute[str]:
+    bound = NAME_UPPER_BOUNDS.get(oid)
+    if strict and bound is not None and len(value) > bound:
+        raise ValueError(
+            f"{oid._name} is {len(value)} characters, RFC 5280 allows {bound}; "
+            "pass allow_long_names=True to accept it"
+        )
+    if bound is not None and len(value.encode("utf-8")) > bound:
+        # cryptography counts UTF-8 bytes against the bound; RFC 5280 counts characters, and
+        # Vietnamese letters with two diacritics take three bytes each.
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "Attribute's length", UserWarning)
+            return x509.NameAttribute(oid, value, _validate=False)
+    return x509.NameAttribute(oid, value)
 
 
 def _text(value: str | bytes) -> str:
