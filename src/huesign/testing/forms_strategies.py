@@ -398,7 +398,8 @@ def _value(draw: st.DrawFn, field: f.Field, state: _Drawing) -> object:
         low = field.minimum if field.minimum is not None else -(10**6)
         return draw(st.integers(low, field.maximum if field.maximum is not None else low + 10**6))
     if isinstance(field, f.MoneyField):
-        amount = draw(st.integers(field.minimum, field.maximum or field.minimum + 10**9))
+        high = field.maximum if field.maximum is not None else field.minimum + 10**9
+        amount = draw(st.integers(field.minimum, high))
         return draw(st.sampled_from((amount, f"{amount:,}".replace(",", ".") + " đ")))
     if isinstance(field, f.DateField):
         earliest, latest = _date_window(field, state.today)
@@ -637,6 +638,9 @@ def invalid_submissions(
         choices: list[tuple[str, str, dict[str, object], f.Field | None, object]] = []
         for path, container, field in _targets(procedure.fields, values, "", protected):
             for code, sub, new in _mutations(field):
+                if new is _REMOVE and container is not values and len(container) == 1:
+                    # Emptying an optional group makes the group absent, which breaks nothing.
+                    continue
                 choices.append((code, path + sub, container, field, new))
         if not choices or draw(st.integers(0, 9)) == 0:
             choices.append(("unknown_field", "zz_extra", values, None, "surplus"))
