@@ -23,9 +23,15 @@ from huesign.errors import SignatureValidationError
 from huesign.pki.certificates import Certificate
 from huesign.pki.identity import CitizenIdentity, Identifier
 from huesign.pki.indications import Indication, SubIndication
+from huesign.pki.pdfdiff import ChangeKind
+from huesign.pki.pdffields import Coverage
 
 __all__ = [
     "CertificateSummary",
+    "LTVStatus",
+    "PDFModification",
+    "PDFSignatureDetails",
+    "PDFValidationReport",
     "ReportMessage",
     "RevocationEvidence",
     "ScopeKind",
@@ -54,8 +60,25 @@ class ScopeKind(enum.Enum):
     PARTIAL_DOCUMENT = "partial_document"
 
 
+class LTVStatus(enum.Enum):
+    """Whether a PDF signature can be validated in the long term from the file alone.
+
+    ``NONE``: validation needs outside data.  ``LT``: the document security store holds the
+    revocation data the validation used.  ``LTA``: besides, a later document timestamp
+    protects that data and the signature.
+    """
+
+    NONE = "none"
+    LT = "lt"
+    LTA = "lta"
+
+
 def _tuple(values: Iterable[object]) -> tuple[object, ...]:
     return tuple(values)
+
+
+def _optional_ints(values: Iterable[int] | None) -> tuple[int, ...] | None:
+    return None if values is None else tuple(values)
 
 
 @attrs.frozen(kw_only=True)
@@ -167,6 +190,56 @@ class SignatureScope:
     description: str | None = None
 
 
+@attrs.frozen(kw_only=True)
+class PDFModification:
+    """One change made to a PDF after a signature, and whether the policy allowed it.
+
+    Attributes:
+        revision: index of the revision that made the change.
+        kind: what kind of change it is.
+        reason: a short English sentence saying what changed.
+        object_number: the object changed, ``None`` for a trailer change.
+        allowed: whether the modification policy (and the DocMDP/FieldMDP locks) accepts it.
+    """
+
+    revision: int
+    kind: ChangeKind
+    reason: str
+    object_number: int | None = None
+    allowed: bool
+
+
+@attrs.frozen(kw_only=True)
+class PDFSignatureDetails:
+    """What a PDF signature (or document timestamp) covers and what happened after it.
+
+    Attributes:
+        field_name: the fully qualified signature field name.
+        revision: index of the revision the byte range ends with (``None`` if none).
+        revisions: how many revisions the file has.
+        coverage: whole file, whole revision, partial or malformed.
+        byte_range: the ``/ByteRange`` numbers as written, when readable.
+        sub_filter: the ``/SubFilter`` (``ETSI.CAdES.detached``, ``ETSI.RFC3161``...).
+        certification: whether this signature certifies the document (DocMDP).
+        docmdp: the DocMDP permission level (1-3) in force for this signature, if any.
+        locked_fields: the fields this signature locks (FieldMDP); ``("*",)`` for all.
+        modifications: every change made after the signed revision.
+        ltv: long-term validation status.
+    """
+
+    field_name: str
+    revision: int | None = None
+    revisions: int
+    coverage: Coverage
+    byte_range: tuple[int, ...] | None = attrs.field(default=None, converter=_optional_ints)
+    sub_filter: str | None = None
+    certification: bool = False
+    docmdp: int | None = None
+    locked_fields: tuple[str, ...] = attrs.field(default=(), converter=_tuple)
+    modifications: tuple[PDFModification, ...] = attrs.field(default=(), converter=_tuple)
+    ltv: LTVStatus = LTVStatus.NONE
+
+
 _PASSED_VI = "Chữ ký số hợp lệ."
 _PASSED_EN = "The digital signature is valid."
 _HEAD = {
@@ -201,6 +274,8 @@ class ValidationReport:
         errors: what failed.
         warnings: what did not fail but deserves attention.
         modifications: changes after signing (PDF incremental updates); empty for CMS.
+        pdf: for a PDF signature or document timestamp: its field, coverage, revision,
+            classified modifications, DocMDP level and LTV status; ``None`` for CMS.
     """
 
     indication: Indication
@@ -220,6 +295,7 @@ class ValidationReport:
     errors: tuple[ReportMessage, ...] = attrs.field(default=(), converter=_tuple)
     warnings: tuple[ReportMessage, ...] = attrs.field(default=(), converter=_tuple)
     modifications: tuple[str, ...] = attrs.field(default=(), converter=_tuple)
+    pdf: PDFSignatureDetails | None = None
 
     def __attrs_post_init__(self) -> None:
         if (self.indication is Indication.TOTAL_PASSED) != (self.sub_indication is None):
@@ -276,6 +352,85 @@ class ValidationReport:
             return _converter().structure(json.loads(text), cls)
         except (ValueError, TypeError, KeyError, cattrs.BaseValidationError) as exc:
             raise ValueError(f"not a huesign validation report: {exc}") from exc
+
+
+_NO_SIGNATURES = ReportMessage(
+    code="no_signatures",
+    message_vi="Tài liệu không có chữ ký số.",
+    message_en="The document has no digital signature.",
+)
+
+
+def _reports(values: Iterable[ValidationReport]) -> tuple[ValidationReport, ...]:
+    return tuple(values)
+
+
+@attrs.frozen(kw_only=True)
+class PDFValidationReport:
+    """The verdicts on every signature and document timestamp of a PDF, in file order.
+
+    Attributes:
+        signatures: one report per signature (a single FORMAT_FAILURE report when the
+            file cannot be read at all).
+        document_timestamps: one report per document timestamp.
+    """
+
+    signatures: tuple[ValidationReport, ...] = attrs.field(converter=_reports)
+    document_timestamps: tuple[ValidationReport, ...] = attrs.field(default=(), converter=_reports)
+
+    @property
+    def passed(self) -> bool:
+        """Whether there is a signature and every signature and timestamp is TOTAL_PASSED."""
+        return bool(self.signatures) and all(
+            r.passed for r in (*self.signatures, *self.document_timestamps)
+        )
+
+    def raise_for_failure(self) -> PDFValidationReport:
+        """Return the report when it passed; raise :class:`SignatureValidationError` otherwise.
+
+        The exception carries the first report that did not pass.
+        """
+        if self.passed:
+            return self
+        failing = next(
+            (r for r in (*self.signatures, *self.document_timestamps) if not r.passed), None
+        )
+        if failing is None:
+            failing = ValidationReport(
+                indication=Indication.INDETERMINATE,
+                sub_indication=SubIndication.SIGNED_DATA_NOT_FOUND,
+                validation_time=dt.datetime.now(dt.UTC),
+                errors=[_NO_SIGNATURES],
+            )
+        raise SignatureValidationError(self.summary(lang="en"), report=failing)
+
+    def summary(self, lang: Literal["vi", "en"] = "vi") -> str:
+        """Plain sentences for people: one paragraph per signature and timestamp."""
+        if lang not in ("vi", "en"):
+            raise ValueError('lang must be "vi" or "en"')
+        if not self.signatures:
+            return _NO_SIGNATURES.message(lang)
+        parts: list[str] = []
+        for label, reports in (
+            ("Chữ ký" if lang == "vi" else "Signature", self.signatures),
+            ("Dấu thời gian" if lang == "vi" else "Document timestamp", self.document_timestamps),
+        ):
+            for n, report in enumerate(reports, 1):
+                field = f" ({report.pdf.field_name})" if report.pdf else ""
+                parts.append(f"{label} {n}{field}:\n{report.summary(lang)}")
+        return "\n\n".join(parts)
+
+    def to_json(self) -> str:
+        """Serialise to a JSON string (read back with :meth:`from_json`)."""
+        return json.dumps(_converter().unstructure(self), ensure_ascii=False, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> PDFValidationReport:
+        """Read a report written by :meth:`to_json`."""
+        try:
+            return _converter().structure(json.loads(text), cls)
+        except (ValueError, TypeError, KeyError, cattrs.BaseValidationError) as exc:
+            raise ValueError(f"not a huesign PDF validation report: {exc}") from exc
 
 
 def _converter() -> cattrs.Converter:
