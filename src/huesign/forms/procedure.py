@@ -151,6 +151,8 @@ class Procedure:
         fields: the form's fields.
         legal_basis: the laws and decrees it rests on.
         notes: remarks on the definition itself, e.g. where its figures come from.
+        officer_signature: the rendered form reserves a signature field for the receiving
+            officer as well as the applicant's.
     """
 
     code: str
@@ -166,6 +168,7 @@ class Procedure:
     fields: tuple[Field, ...] = ()
     legal_basis: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    officer_signature: bool = False
 
     def __attrs_post_init__(self) -> None:
         if not _CODE_RE.match(self.code):
