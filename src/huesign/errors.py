@@ -26,9 +26,12 @@ if typing.TYPE_CHECKING:
 __all__ = [
     "APIError",
     "AuthenticationError",
+    "AuthorizationDeniedError",
     "AuthorizationExpiredError",
     "CertificateError",
+    "ConfirmationTimeoutError",
     "ConflictError",
+    "DossierRefusedError",
     "FieldError",
     "FormError",
     "FormValidationError",
@@ -49,6 +52,7 @@ __all__ = [
     "TokenError",
     "TransportError",
     "UserRejectedError",
+    "WebhookVerificationError",
 ]
 
 
@@ -173,6 +177,18 @@ class FormValidationError(FormError):
         super().__init__(head + ("\n  " + "\n  ".join(lines) if lines else ""))
 
 
+class DossierRefusedError(FormError):
+    """A signed dossier was refused: a signature failed, or its data is not what was signed.
+
+    Attributes:
+        reasons: every reason, in English, e.g. that a later revision replaced the data.
+    """
+
+    def __init__(self, message: str, *, reasons: Iterable[str] = ()) -> None:
+        super().__init__(message)
+        self.reasons: tuple[str, ...] = tuple(reasons)
+
+
 # --- HTTP APIs -----------------------------------------------------------------------------
 
 
@@ -243,6 +259,10 @@ class ServerError(HTTPStatusError):
     """5xx: the server failed."""
 
 
+class WebhookVerificationError(APIError):
+    """A notification's signature is missing, forged, stale or a replay; do not act on it."""
+
+
 class RemoteSigningError(APIError):
     """A remote-signing provider refused or failed to sign.
 
@@ -261,3 +281,12 @@ class UserRejectedError(RemoteSigningError):
 
 class AuthorizationExpiredError(RemoteSigningError):
     """The signing authorization (CSC SAD, provider transaction) expired before use."""
+
+
+class AuthorizationDeniedError(RemoteSigningError):
+    """The provider refused the PIN, OTP or account credentials (CSC ``invalid_pin``,
+    ``invalid_otp``; sp769 wrong ``sp_password``)."""
+
+
+class ConfirmationTimeoutError(RemoteSigningError):
+    """The citizen did not confirm in time, or the provider never answered before the deadline."""

@@ -27,7 +27,13 @@ from huesign.errors import HuesignError
 __all__ = ["build_parser", "main"]
 
 # Command groups written in other modules that may not be present in every build.
-_OPTIONAL_GROUPS = ("huesign.cli._cms",)
+_OPTIONAL_GROUPS = (
+    "huesign.cli._cms",
+    "huesign.cli._token",
+    "huesign.cli._pdf",
+    "huesign.cli._forms",
+    "huesign.cli._sandbox",
+)
 
 
 class _CommandGroup(Protocol):

@@ -1,7 +1,18 @@
 """huesign.testing: hypothesis strategies and pytest fixtures for suites built on huesign.
 
-The pytest plugin (:mod:`huesign.testing.plugin`) registers itself through the ``pytest11``
-entry point; the strategies live in :mod:`huesign.testing.strategies`.
+Install with ``pip install huesign[testing]``.  Nothing here is imported by the rest of
+huesign, and this package imports none of its modules, so loading the pytest plugin never
+pulls in hypothesis.
+
+- :mod:`huesign.testing.plugin`: the pytest plugin, registered through the ``pytest11`` entry
+  point (fixtures ``huesign_pki``, ``citizen``, ``officer``, ``agency_seal``,
+  ``pki_services``, ``signed_pdf``, ``huesign_artifacts`` and the token, sandbox and client
+  fixtures; option ``--huesign-keep-artifacts DIR``).
+- :mod:`huesign.testing.strategies`: every identity, key, certificate, signature and document
+  strategy (the PKI and document ones are defined in :mod:`huesign.testing.pki_strategies`
+  and :mod:`huesign.testing.document_strategies` and gathered there).
+- :mod:`huesign.testing.forms_strategies`: procedures, submissions, addresses, phone numbers.
+- :mod:`huesign.testing.softhsm`: throwaway SoftHSM2 tokens with imported keys.
 """
 
 __all__: list[str] = []

@@ -1,4 +1,6 @@
-"""Hypothesis strategies for Vietnamese identities, identifiers and keys.
+"""Hypothesis strategies for Vietnamese identities, identifiers and keys, and (gathered here
+from :mod:`huesign.testing.pki_strategies` and :mod:`huesign.testing.document_strategies`)
+for certificates, CMS signatures and PDF documents, valid and labelled broken.
 
 Every strategy takes keyword-only options, checks them when it is called (raising
 :class:`hypothesis.errors.InvalidArgument`), and does no work until Hypothesis draws from it.
@@ -25,12 +27,29 @@ from huesign.pki.keys import PrivateKey
 
 __all__ = [
     "PROVINCE_CODES",
+    "CMSAttack",
+    "CertificateChain",
+    "CertificateDefect",
+    "LabelledCertificate",
+    "PDFAttack",
+    "SignedCMS",
+    "SignedPDF",
+    "TamperedCMS",
+    "TamperedPDF",
+    "broken_certificates",
     "cccd_numbers",
+    "certificate_chains",
+    "certificates",
     "citizen_identities",
     "cmnd_numbers",
     "identifiers",
     "passport_numbers",
+    "pdf_documents",
     "private_keys",
+    "signed_cms",
+    "signed_pdfs",
+    "tampered_cms",
+    "tampered_pdfs",
     "tax_codes",
     "vietnamese_names",
 ]
@@ -276,3 +295,28 @@ def private_keys(
     if not chosen or not all(isinstance(a, KeyAlgorithm) for a in chosen):
         raise InvalidArgument("algorithms must be a non-empty sequence of KeyAlgorithm members")
     return st.builds(_pooled_key, st.sampled_from(chosen), st.integers(0, _KEY_POOL_SIZE - 1))
+
+
+# The PKI and document strategies build on the ones above; gathered here so that one import
+# gives every strategy.  Imported last because those modules import the ones above.
+from huesign.testing.document_strategies import (  # noqa: E402
+    PDFAttack,
+    SignedPDF,
+    TamperedPDF,
+    pdf_documents,
+    signed_pdfs,
+    tampered_pdfs,
+)
+from huesign.testing.pki_strategies import (  # noqa: E402
+    CertificateChain,
+    CertificateDefect,
+    CMSAttack,
+    LabelledCertificate,
+    SignedCMS,
+    TamperedCMS,
+    broken_certificates,
+    certificate_chains,
+    certificates,
+    signed_cms,
+    tampered_cms,
+)
