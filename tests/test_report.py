@@ -108,7 +108,7 @@ def test_vietnamese_summary_names_signer_and_time() -> None:
     text = _passed().summary(lang="vi")
     assert text.startswith("Chữ ký số hợp lệ.")
     assert "Nguyễn Văn Bình (CCCD ********0123)" in text
-    assert "01/03/2026 08:30:17 UTC" in text
+    assert "01/03/2026 15:30:17 (GMT+7)" in text
     assert "Lưu ý: Cảnh báo" in text
 
 

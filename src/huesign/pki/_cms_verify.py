@@ -28,7 +28,7 @@ from huesign.pki.report import (
 )
 from huesign.pki.revocation import RevocationCheck, RevocationSource, RevocationStatus
 from huesign.pki.trust import TrustStore
-from huesign.pki.tsp import TIME_STAMPING_EKU, check_timestamp_token
+from huesign.pki.tsp import TIME_STAMPING_EKU, TimestampInfo, check_timestamp_token
 
 _SERVICE_ONLY_EKUS = frozenset({TIME_STAMPING_EKU, "1.3.6.1.5.5.7.3.9"})  # TSA, OCSP signing
 
@@ -132,6 +132,10 @@ _MESSAGES: dict[str, tuple[str, str]] = {
     "timestamp_invalid": (
         "Dấu thời gian của chữ ký không hợp lệ và đã bị bỏ qua.",
         "The signature timestamp is not valid and was ignored.",
+    ),
+    "timestamp_unverified": (
+        "Chưa kiểm tra được dấu thời gian của chữ ký nên chưa thể dùng nó.",
+        "The signature timestamp could not be validated, so it was not used.",
     ),
     "no_signing_certificate_v2": (
         "Chữ ký không theo chuẩn CAdES (thiếu thuộc tính signing-certificate-v2).",
@@ -326,16 +330,19 @@ def conclude(
     warnings = list(facts.warnings)
     # Signature timestamp: proves the signature existed at its genTime.
     timestamps: list[TimestampSummary] = []
+    unused: list[ReportMessage] = []
     proven: dt.datetime | None = None
     for token in facts.tokens:
-        summary = _check_timestamp(
+        summary, why = _check_timestamp(
             token, facts, trust=trust, policy=policy, revocation=revocation, at=at
         )
         timestamps.append(summary)
+        if why is not None and why not in unused:
+            unused.append(why)
         if summary.valid and (proven is None or summary.time < proven):
             proven = summary.time
-    if timestamps and proven is None:
-        warnings.append(message("timestamp_invalid"))
+    if proven is None:
+        warnings.extend(unused)
     if proven and check.signing_time and check.signing_time > proven + dt.timedelta(minutes=5):
         warnings.append(message("timestamp_before_signing_time"))
     level = None
@@ -456,32 +463,57 @@ def _check_timestamp(
     policy: ValidationPolicy | None,
     revocation: RevocationSource | None,
     at: dt.datetime | None,
-) -> TimestampSummary:
+) -> tuple[TimestampSummary, ReportMessage | None]:
+    """Check one signature timestamp: its summary, and why it cannot be used (if it cannot).
+
+    A token that is broken (imprint, signature, TSA certificate) or whose TSA path failed is
+    *not valid*; one whose TSA path is indeterminate (e.g. revocation unknown in hard-fail
+    mode) *could not be validated*.  Either way the reason is kept in the summary.
+    """
     tcheck = check_timestamp_token(
         token, data=facts.signature_value, extra_certificates=facts.certificates
     )
     info = tcheck.info
     tsa = tcheck.tsa_certificate
-    if info is None:
-        return TimestampSummary(time=at or now(), valid=False)
-    valid = tcheck.ok
-    if valid and tsa is not None:
-        tsa_policy = attrs.evolve(
-            policy or ValidationPolicy.public_service(),
-            required_extended_key_usages=frozenset({TIME_STAMPING_EKU}),
+    if info is None or not tcheck.ok or tsa is None:
+        reason = tcheck.problem or "timestamp_no_tsa_certificate"
+        summary = (
+            TimestampSummary(time=at or now(), valid=False, reason=reason)
+            if info is None
+            else _timestamp_summary(info, tsa, reason=reason)
         )
-        result = validate_path(
-            tsa,
-            trust=trust,
-            intermediates=[*info.certificates, *facts.certificates],
-            at=at or now(),
-            policy=tsa_policy,
-            revocation=revocation,
-        )
-        valid = result.valid
+        return summary, message("timestamp_invalid", reason)
+    tsa_policy = attrs.evolve(
+        policy or ValidationPolicy.public_service(),
+        required_extended_key_usages=frozenset({TIME_STAMPING_EKU}),
+    )
+    result = validate_path(
+        tsa,
+        trust=trust,
+        intermediates=[*info.certificates, *facts.certificates],
+        at=at or now(),
+        policy=tsa_policy,
+        revocation=revocation,
+    )
+    if result.valid:
+        return _timestamp_summary(info, tsa, reason=None), None
+    sub = result.sub_indication or SubIndication.GENERIC
+    reason = f"TSA certificate {sub.value}: {'; '.join(result.errors)}"[:300]
+    code = (
+        "timestamp_unverified"
+        if result.indication is Indication.INDETERMINATE
+        else "timestamp_invalid"
+    )
+    return _timestamp_summary(info, tsa, reason=reason), message(code, reason)
+
+
+def _timestamp_summary(
+    info: TimestampInfo, tsa: Certificate | None, *, reason: str | None
+) -> TimestampSummary:
     return TimestampSummary(
         time=info.time,
-        valid=valid,
+        valid=reason is None,
+        reason=reason,
         tsa=CertificateSummary.from_certificate(tsa) if tsa else None,
         hash_algorithm=info.hash_algorithm.value,
         policy=info.policy,

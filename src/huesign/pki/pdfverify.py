@@ -43,7 +43,7 @@ import datetime as dt
 import io
 import os
 from collections.abc import Callable, Iterator
-from typing import BinaryIO, cast
+from typing import BinaryIO
 
 import attrs
 
@@ -69,7 +69,7 @@ from huesign.pki._pdfverify_rules import (
 )
 from huesign.pki.indications import Indication, SubIndication
 from huesign.pki.path import validate_path
-from huesign.pki.pdfdiff import ChangeKind, ObjectChange, analyse_modifications
+from huesign.pki.pdfdiff import ChangeKind, analyse_modifications
 from huesign.pki.pdffields import (
     Coverage,
     SignatureDictionary,
@@ -257,8 +257,6 @@ class _Verifier:
         self.last = len(reader.revisions) - 1
         self.dss_revision: int | None = None
         self.stamps: list[tuple[int, dt.datetime]] = []
-        self.signature_revisions: frozenset[int | None] = frozenset()
-        self.timestamp_revisions: frozenset[int | None] = frozenset()
 
     # --- the run --------------------------------------------------------------------------
 
@@ -271,12 +269,6 @@ class _Verifier:
             extra.append(message("too_many_signatures"))
         certification = certification_of(self.reader, found)
         self.dss_revision = self._dss_revision() if self.dss.has_revocation_data else None
-        self.signature_revisions = frozenset(
-            s.revision for s in found if s.kind is SignatureKind.SIGNATURE
-        )
-        self.timestamp_revisions = frozenset(
-            s.revision for s in found if s.kind is SignatureKind.DOC_TIMESTAMP
-        )
         # Timestamps first, newest first: each valid one is proof of existence for what
         # it covers, including the document timestamps before it.
         stamps: dict[int, ValidationReport] = {}
@@ -292,8 +284,9 @@ class _Verifier:
         for sd in found:
             if sd.kind is SignatureKind.SIGNATURE:
                 signatures.append(self._guarded(sd, certification, poe, self._signature))
-        # A signature value shown by two fields: one of them is a copy added later, whose
-        # widget can draw anything over the page while looking signed.
+        # A signature value shown by two fields: one of them is a copy, whose widget can draw
+        # anything over the page while looking signed.  The modification analysis already
+        # refuses a copy added after signing; this names the problem in both reports.
         shared = _shared_values(found)
         if shared:
             signatures = [_reject_shared(r, shared) for r in signatures]
@@ -431,9 +424,8 @@ class _Verifier:
         der = self._precheck(sd, details, _TIMESTAMP_FILTERS)
         if isinstance(der, ValidationReport):
             return der
-        # check_timestamp_token hashes ``data`` with digest_content, which streams chunks.
         tcheck = check_timestamp_token(
-            der, data=cast(bytes, self._chunks(sd)), extra_certificates=self.dss.certificates
+            der, data=self._chunks(sd), extra_certificates=self.dss.certificates
         )
         info, tsa = tcheck.info, tcheck.tsa_certificate
         base = ValidationReport(
@@ -468,6 +460,7 @@ class _Verifier:
             return attrs.evolve(
                 base,
                 sub_indication=sub,
+                timestamps=[attrs.evolve(summary, reason=tcheck.problem)],
                 errors=[message("timestamp_invalid", str(tcheck.problem))],
             )
         tsa_policy = attrs.evolve(
@@ -489,13 +482,17 @@ class _Verifier:
         assert result is not None
         chain = [CertificateSummary.from_certificate(c) for c in result.chain]
         if not result.valid:
+            sub = result.sub_indication or SubIndication.GENERIC
             detail = "; ".join(str(e) for e in result.errors)[:300]
             return attrs.evolve(
                 base,
                 indication=result.indication,
-                sub_indication=result.sub_indication or SubIndication.GENERIC,
+                sub_indication=sub,
                 validation_time=result.validation_time,
                 chain=chain,
+                timestamps=[
+                    attrs.evolve(summary, reason=f"TSA certificate {sub.value}: {detail}"[:300])
+                ],
                 errors=[message("timestamp_untrusted", detail)],
             )
         return attrs.evolve(
@@ -534,9 +531,7 @@ class _Verifier:
         names = field_names(self.reader, sd.revision) if locks else {}
         mods: list[PDFModification] = []
         for change in summary.changes:
-            ok = (
-                change.kind in allowed or self._timestamp_field(change, docmdp)
-            ) and not breaks_lock(change, locks, names)
+            ok = change.kind in allowed and not breaks_lock(change, locks, names)
             mods.append(
                 PDFModification(
                     revision=change.revision,
@@ -568,19 +563,6 @@ class _Verifier:
             sub_indication=SubIndication.SIG_CONSTRAINTS_FAILURE,
             warnings=warnings,
             errors=errors,
-        )
-
-    def _timestamp_field(self, change: ObjectChange, docmdp: int | None) -> bool:
-        """Whether a signature-kind change only makes room for a document timestamp.
-
-        Adding a timestamp field touches the form and a page like adding a signature field;
-        under DocMDP P=1 that is allowed only in a revision that adds no signature.
-        """
-        return (
-            docmdp == 1
-            and change.kind is ChangeKind.SIGNATURE
-            and change.revision in self.timestamp_revisions
-            and change.revision not in self.signature_revisions
         )
 
     # --- helpers ----------------------------------------------------------------------------

@@ -20,6 +20,7 @@ import attrs
 import cattrs
 
 from huesign.errors import SignatureValidationError
+from huesign.pki._time import format_vietnam_time
 from huesign.pki.certificates import Certificate
 from huesign.pki.identity import CitizenIdentity, Identifier
 from huesign.pki.indications import Indication, SubIndication
@@ -166,6 +167,9 @@ class TimestampSummary:
         tsa: the TSA certificate, when found.
         hash_algorithm: digest of the message imprint.
         policy: the TSA policy OID.
+        reason: why the timestamp could not be used (``None`` when it is valid): the token's
+            problem code (e.g. ``timestamp_imprint_mismatch``) or what failed in the TSA
+            certificate's path (e.g. ``TSA certificate TRY_LATER: ...``).
     """
 
     time: dt.datetime
@@ -173,6 +177,7 @@ class TimestampSummary:
     tsa: CertificateSummary | None = None
     hash_algorithm: str | None = None
     policy: str | None = None
+    reason: str | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -324,7 +329,7 @@ class ValidationReport:
             lines.append(f"Người ký: {who}." if vi else f"Signed by: {who}.")
         when = self.proven_signing_time or self.claimed_signing_time
         if when is not None:
-            stamp = when.astimezone(dt.UTC).strftime("%d/%m/%Y %H:%M:%S UTC")
+            stamp = format_vietnam_time(when, seconds=True)
             if self.proven_signing_time is not None:
                 lines.append(
                     f"Thời điểm ký (có dấu thời gian): {stamp}."

@@ -45,6 +45,7 @@ from huesign.pki._placement import (
     resolve_placement,
 )
 from huesign.pki._qr import MAX_QR_DATA, qr_operators
+from huesign.pki._time import VIETNAM_TIME, format_vietnam_time
 from huesign.pki.certificates import Certificate
 from huesign.pki.fonts import FontWeight
 from huesign.pki.pdfobjects import Name, PDFDict, PDFObject, PDFStream
@@ -77,8 +78,6 @@ MAX_IMAGE_BYTES = 4 * 1024 * 1024
 MAX_IMAGE_PIXELS = 4096 * 4096
 #: Longest name, reason or location a stamp accepts, in characters.
 MAX_STAMP_TEXT = 300
-#: Vietnam's time zone (UTC+7 all year, no daylight saving).
-VIETNAM_TIME = dt.timezone(dt.timedelta(hours=7), "GMT+7")
 
 _ABSOLUTE_MIN_SIZE = 3.0
 _MIN_SIDE = 10.0
@@ -202,17 +201,6 @@ class StampContent:
         if self.location:
             out.append((f"{location_label}: {self.location}", False))
         return tuple(out)
-
-
-def format_vietnam_time(when: dt.datetime) -> str:
-    """``when`` in Vietnam time, e.g. ``28/11/2026 17:05 (GMT+7)``.
-
-    Raises:
-        ValueError: ``when`` is naive.
-    """
-    if when.tzinfo is None:
-        raise ValueError("signing_time must be timezone-aware")
-    return when.astimezone(VIETNAM_TIME).strftime("%d/%m/%Y %H:%M (GMT+7)")
 
 
 @attrs.frozen(kw_only=True)
