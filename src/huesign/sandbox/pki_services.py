@@ -123,9 +123,17 @@ def create_pki_app(ca: DevelopmentCA) -> Starlette:
 
 
 def bind_loopback(port: int = 0) -> socket.socket:
-    """A TCP socket bound to 127.0.0.1 (``port=0``: the system picks a free port)."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    """A TCP socket bound to 127.0.0.1 (``port=0``: the system picks a free port).
+
+    Every sandbox server listens on a socket from here.  It has ``TCP_NODELAY`` set, and the
+    connections it accepts inherit it: answers leave in two writes (head, then body), and
+    without it Nagle's algorithm holds the second one until the client's delayed ACK (about
+    40 ms per request on loopback).
+    """
+    # IPPROTO_TCP (not 0) also lets asyncio recognise the accepted sockets as TCP.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
         sock.bind(("127.0.0.1", port))
     except OSError:

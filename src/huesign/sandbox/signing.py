@@ -23,7 +23,6 @@ import base64
 import binascii
 import hmac
 import secrets
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -608,9 +607,6 @@ def serve_signing_sandbox(app: Starlette, *, port: int = 0) -> Iterator[RunningS
     The server stops when the block ends.
     """
     listener = bind_loopback(port)
-    # Answers leave in two writes (head, then body); without TCP_NODELAY (inherited by the
-    # accepted sockets) Nagle's algorithm holds the second one for a delayed ACK (~40 ms).
-    listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     host, bound = listener.getsockname()[:2]
     config = uvicorn.Config(
         app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=1
