@@ -271,6 +271,7 @@ class _RevisionAnalyser:
         self.roles = roles
         self.old = old
         self.new = new
+        self._old_entries = reader.entries(old)
 
     def change(self, ref: Ref | None, kind: ChangeKind, reason: str) -> ObjectChange:
         return ObjectChange(revision=self.new, ref=ref, kind=kind, reason=reason)
@@ -282,16 +283,55 @@ class _RevisionAnalyser:
             ) == self.reader.stream_data(b, decode=False)
         return a == b
 
-    def new_object(self, ref: Ref) -> ObjectChange | None:
-        obj = self.reader.get(ref, self.new)
-        d = obj.dictionary if isinstance(obj, PDFStream) else obj
+    def _added_value(self, field: PDFDict) -> ChangeKind | None:
+        """What ``field``'s /V adds: a signature or document timestamp made after signing.
+
+        ``None`` unless /V refers to a signature dictionary that did not exist in the signed
+        revision and that signs the very revision that wrote it (its byte range ends there).
+        A /V taken from an earlier signature, or a copy of one, would show that signature's
+        verdict under a field, and an appearance, of the editor's choosing.
+        """
+        value = field.get("V")
+        return self._signature_kind(value) if isinstance(value, Ref) else None
+
+    def _signature_kind(self, value: Ref) -> ChangeKind | None:
+        """SIGNATURE or DOC_TIMESTAMP for a signature dictionary added after signing.
+
+        See :meth:`_added_value`; ``None`` for anything else.
+        """
+        old = self._old_entries.get(value.num)
+        if old is not None and old.kind is not EntryKind.FREE:
+            return None
+        revisions = self.reader.revisions
+        written = next(
+            (r for r in range(self.new, self.old, -1) if value.num in revisions[r].entries), None
+        )
+        if written is None or revisions[written].entries[value.num].kind is EntryKind.FREE:
+            return None
+        d = self.reader.resolve(value, self.new)
         if not isinstance(d, PDFDict):
             return None
-        kind = d.get("Type")
-        if kind == Name("Sig") and "ByteRange" in d:
-            return self.change(ref, ChangeKind.SIGNATURE, "signature dictionary added")
-        if kind == Name("DocTimeStamp"):
-            return self.change(ref, ChangeKind.DOC_TIMESTAMP, "document timestamp added")
+        ends = {revisions[written].end}
+        if written == len(revisions) - 1:
+            ends.add(self.reader.size)
+        byte_range = self.reader.resolve(d.get("ByteRange"), self.new)
+        if not isinstance(byte_range, tuple) or len(byte_range) != 4:
+            return None
+        numbers = [v for v in byte_range if isinstance(v, int) and not isinstance(v, bool)]
+        if len(numbers) != 4 or numbers[2] + numbers[3] not in ends:
+            return None
+        if d.get("Type") == Name("DocTimeStamp"):
+            return ChangeKind.DOC_TIMESTAMP
+        return ChangeKind.SIGNATURE
+
+    def new_object(self, ref: Ref) -> ObjectChange | None:
+        # New objects change nothing until an existing one refers to them; only signature
+        # dictionaries that sign their own revision are worth naming.
+        kind = self._signature_kind(ref)
+        if kind is ChangeKind.SIGNATURE:
+            return self.change(ref, kind, "signature dictionary added")
+        if kind is ChangeKind.DOC_TIMESTAMP:
+            return self.change(ref, kind, "document timestamp added")
         return None
 
     def changed_object(self, ref: Ref) -> ObjectChange | None:
@@ -375,10 +415,19 @@ class _RevisionAnalyser:
     ) -> ObjectChange:
         if new[: len(old)] != old:
             return self.change(ref, ChangeKind.FORBIDDEN, "form fields were removed or reordered")
+        timestamps_only = True
         for added in new[len(old) :]:
             d = self.reader.resolve(added, self.new)
             if not isinstance(d, PDFDict) or d.get("FT") != Name("Sig"):
                 return self.change(ref, ChangeKind.FORBIDDEN, "a non-signature field was added")
+            kind = self._added_value(d)
+            if kind is None and d.get("V") is not None:
+                return self.change(
+                    ref, ChangeKind.FORBIDDEN, "a field showing an earlier signature was added"
+                )
+            timestamps_only = timestamps_only and kind is ChangeKind.DOC_TIMESTAMP
+        if timestamps_only:
+            return self.change(ref, ChangeKind.DOC_TIMESTAMP, "timestamp field added to the form")
         return self.change(ref, ChangeKind.SIGNATURE, "signature field added to the form")
 
     def _annots(self, ref: Ref, old: PDFObject, new: PDFObject) -> ObjectChange:
@@ -388,23 +437,33 @@ class _RevisionAnalyser:
         new_t = new_items if isinstance(new_items, tuple) else ()
         if not set(old_t) <= set(new_t):
             return self.change(ref, ChangeKind.FORBIDDEN, "annotations were removed")
-        kind = ChangeKind.SIGNATURE
-        for added in (a for a in new_t if a not in old_t):
-            if not self._is_signature_widget(added):
-                kind = ChangeKind.ANNOTATION
-        reason = "signature widget added" if kind is ChangeKind.SIGNATURE else "annotation added"
-        return self.change(ref, kind, reason)
+        kinds = {self._widget_kind(a) for a in new_t if a not in old_t}
+        if None in kinds:
+            return self.change(ref, ChangeKind.ANNOTATION, "annotation added")
+        if kinds == {ChangeKind.DOC_TIMESTAMP}:
+            return self.change(ref, ChangeKind.DOC_TIMESTAMP, "timestamp widget added")
+        return self.change(ref, ChangeKind.SIGNATURE, "signature widget added")
 
-    def _is_signature_widget(self, obj: PDFObject) -> bool:
+    def _widget_kind(self, obj: PDFObject) -> ChangeKind | None:
+        """SIGNATURE or DOC_TIMESTAMP for an acceptable new signature widget, else ``None``.
+
+        A visible signature widget is acceptable only with a signature (or timestamp) made in
+        this revision behind it: an unsigned one, or one showing an earlier signature, can
+        cover signed content while looking signed (the "sneaky signature" attacks).  An
+        invisible one may also be an empty field.
+        """
         d = self.reader.resolve(obj, self.new)
         if not isinstance(d, PDFDict) or d.get("Subtype") != Name("Widget"):
-            return False
+            return None
         field = d
         if "FT" not in d and isinstance(d.get("Parent"), Ref):
             parent = self.reader.resolve(d.get("Parent"), self.new)
             field = parent if isinstance(parent, PDFDict) else d
         if field.get("FT") != Name("Sig"):
-            return False
+            return None
+        kind = self._added_value(field)
+        if kind is not None or field.get("V") is not None:
+            return kind
         rect = self.reader.resolve(d.get("Rect"), self.new)
         invisible = (
             isinstance(rect, tuple)
@@ -412,9 +471,7 @@ class _RevisionAnalyser:
             and all(isinstance(v, (int, float)) for v in rect)
             and (rect[0] == rect[2] or rect[1] == rect[3])
         )
-        # A visible signature widget is acceptable only with a signature behind it: an
-        # unsigned visible one can cover signed content (the "sneaky signature" attack).
-        return invisible or field.get("V") is not None
+        return ChangeKind.SIGNATURE if invisible else None
 
     def _keys_limited(
         self, ref: Ref, old: PDFObject, new: PDFObject, allowed: frozenset[str], what: str
@@ -436,11 +493,10 @@ class _RevisionAnalyser:
             parent = _num(old.get("Parent"))
             field_type = self.roles.fields.get(parent) if parent is not None else None
         if field_type == "Sig":
-            if diff == {"V"} and old.get("V") is None:
-                sig = self.reader.resolve(new.get("V"), self.new)
-                if isinstance(sig, PDFDict) and sig.get("Type") == Name("DocTimeStamp"):
-                    return self.change(ref, ChangeKind.DOC_TIMESTAMP, "timestamp field filled")
-                return self.change(ref, ChangeKind.SIGNATURE, "signature field filled")
+            kind = self._added_value(new)
+            if diff == {"V"} and old.get("V") is None and kind is not None:
+                what = "timestamp" if kind is ChangeKind.DOC_TIMESTAMP else "signature"
+                return self.change(ref, kind, f"{what} field filled")
             return self.change(ref, ChangeKind.FORBIDDEN, "a signature field was changed")
         if diff - _FIELD_FILL_KEYS:
             names = ", ".join(sorted(diff))
