@@ -243,7 +243,20 @@ def test_ocsp_good_verifies_through_the_chain_with_verify_other(
 ) -> None:
     out = _ocsp(openssl, pki, _cert(pki, good.certificate), "int.pem", "-verify_other", "int.pem")
     assert "Cert Status: good" in out
-    assert f"Serial Number: {good.certificate.serial_number:X}" in out
+    assert f"Serial Number: {_openssl_hex(good.certificate.serial_number)}" in out
+
+
+def _openssl_hex(value: int) -> str:
+    # openssl prints an INTEGER's bytes: an odd number of hex digits gets a leading 0.
+    return value.to_bytes((value.bit_length() + 7) // 8 or 1, "big").hex().upper()
+
+
+def test_openssl_hex_matches_openssl_for_odd_length_serials(openssl: Run, tmp_path: Path) -> None:
+    serial = 0x97D6B0A3357BAA8610B117EAB24DCE67FB0FA51  # 39 hex digits
+    result = openssl("asn1parse", "-genstr", f"INTEGER:0x{serial:X}", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert _openssl_hex(serial) == "0" + f"{serial:X}"
+    assert f":{_openssl_hex(serial)}" in result.stdout
 
 
 def test_ocsp_revoked_verifies_and_states_the_reason(

@@ -85,8 +85,10 @@ _RULES = {
     CertificateProfile.OFFICER: ProfileRules(
         key_usage=_SIGNING, extended_key_usage=(_CLIENT_AUTH, _EMAIL_PROTECTION, _DOCUMENT_SIGNING)
     ),
+    # NSS (poppler's pdfsig, Firefox) checks PDF signers as e-mail signers: without
+    # emailProtection it calls a seal certificate "unknown", whoever issued it.
     CertificateProfile.SEAL: ProfileRules(
-        key_usage=_SIGNING, extended_key_usage=(_DOCUMENT_SIGNING,)
+        key_usage=_SIGNING, extended_key_usage=(_EMAIL_PROTECTION, _DOCUMENT_SIGNING)
     ),
     CertificateProfile.TSA: ProfileRules(
         key_usage=frozenset({KeyUsage.DIGITAL_SIGNATURE, KeyUsage.NON_REPUDIATION}),

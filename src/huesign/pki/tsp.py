@@ -23,6 +23,7 @@ from asn1crypto import cms, tsp
 
 from huesign.errors import RevocationFetchError
 from huesign.pki import _cms_asn1 as raw
+from huesign.pki._cms_asn1 import Content
 from huesign.pki.algorithms import HashAlgorithm
 from huesign.pki.certificates import Certificate
 
@@ -143,7 +144,39 @@ def _limits(timeout: float) -> httpx.Timeout:
     return httpx.Timeout(timeout)
 
 
-class HTTPTimestampClient:
+class _TSAClient:
+    """What the sync and async TSA clients share: the URL, request building, the answer."""
+
+    def __init__(self, url: str) -> None:
+        if not url.startswith(("http://", "https://")):
+            raise ValueError("the TSA URL must be http:// or https://")
+        self.url = url
+
+    def _query(
+        self, message_imprint: bytes, hash_algorithm: HashAlgorithm, nonce: int | None
+    ) -> tuple[int, bytes]:
+        nonce = secrets.randbits(63) if nonce is None else nonce
+        return nonce, _request(message_imprint, hash_algorithm, nonce)
+
+    def _token(
+        self, parts: list[bytes], message_imprint: bytes, hash_algorithm: HashAlgorithm, nonce: int
+    ) -> bytes:
+        return _token_from_response(
+            b"".join(parts),
+            url=self.url,
+            message_imprint=message_imprint,
+            hash_algorithm=hash_algorithm,
+            nonce=nonce,
+        )
+
+    def _unreachable(self, exc: httpx.HTTPError) -> RevocationFetchError:
+        return RevocationFetchError(f"cannot reach the TSA: {exc}", url=self.url)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.url!r}>"
+
+
+class HTTPTimestampClient(_TSAClient):
     """An RFC 3161 client over HTTP POST (``application/timestamp-query``).
 
     Use as a context manager, or pass your own ``client`` (it is then not closed here).
@@ -151,9 +184,7 @@ class HTTPTimestampClient:
 
     def __init__(self, url: str, *, timeout: float = 10.0, client: httpx.Client | None = None):
         """Talk to the TSA at ``url`` with a per-request ``timeout`` in seconds."""
-        if not url.startswith(("http://", "https://")):
-            raise ValueError("the TSA URL must be http:// or https://")
-        self.url = url
+        super().__init__(url)
         self._own = client is None
         self._client = client or httpx.Client(timeout=_limits(timeout))
 
@@ -165,8 +196,7 @@ class HTTPTimestampClient:
         nonce: int | None = None,
     ) -> bytes:
         """Ask the TSA for a token over ``message_imprint``; raise ``RevocationFetchError``."""
-        nonce = secrets.randbits(63) if nonce is None else nonce
-        body = _request(message_imprint, hash_algorithm, nonce)
+        nonce, body = self._query(message_imprint, hash_algorithm, nonce)
         parts: list[bytes] = []
         try:
             with self._client.stream(
@@ -176,14 +206,8 @@ class HTTPTimestampClient:
                 for chunk in response.iter_bytes():
                     _add_chunk(parts, chunk, self.url)
         except httpx.HTTPError as exc:
-            raise RevocationFetchError(f"cannot reach the TSA: {exc}", url=self.url) from exc
-        return _token_from_response(
-            b"".join(parts),
-            url=self.url,
-            message_imprint=message_imprint,
-            hash_algorithm=hash_algorithm,
-            nonce=nonce,
-        )
+            raise self._unreachable(exc) from exc
+        return self._token(parts, message_imprint, hash_algorithm, nonce)
 
     def close(self) -> None:
         """Close the HTTP connection pool (when this client created it)."""
@@ -196,18 +220,13 @@ class HTTPTimestampClient:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def __repr__(self) -> str:
-        return f"<HTTPTimestampClient {self.url!r}>"
 
-
-class AsyncHTTPTimestampClient:
+class AsyncHTTPTimestampClient(_TSAClient):
     """The asynchronous twin of :class:`HTTPTimestampClient`."""
 
     def __init__(self, url: str, *, timeout: float = 10.0, client: httpx.AsyncClient | None = None):
         """Talk to the TSA at ``url`` with a per-request ``timeout`` in seconds."""
-        if not url.startswith(("http://", "https://")):
-            raise ValueError("the TSA URL must be http:// or https://")
-        self.url = url
+        super().__init__(url)
         self._own = client is None
         self._client = client or httpx.AsyncClient(timeout=_limits(timeout))
 
@@ -219,8 +238,7 @@ class AsyncHTTPTimestampClient:
         nonce: int | None = None,
     ) -> bytes:
         """Ask the TSA for a token over ``message_imprint``; raise ``RevocationFetchError``."""
-        nonce = secrets.randbits(63) if nonce is None else nonce
-        body = _request(message_imprint, hash_algorithm, nonce)
+        nonce, body = self._query(message_imprint, hash_algorithm, nonce)
         parts: list[bytes] = []
         try:
             async with self._client.stream(
@@ -230,14 +248,8 @@ class AsyncHTTPTimestampClient:
                 async for chunk in response.aiter_bytes():
                     _add_chunk(parts, chunk, self.url)
         except httpx.HTTPError as exc:
-            raise RevocationFetchError(f"cannot reach the TSA: {exc}", url=self.url) from exc
-        return _token_from_response(
-            b"".join(parts),
-            url=self.url,
-            message_imprint=message_imprint,
-            hash_algorithm=hash_algorithm,
-            nonce=nonce,
-        )
+            raise self._unreachable(exc) from exc
+        return self._token(parts, message_imprint, hash_algorithm, nonce)
 
     async def aclose(self) -> None:
         """Close the HTTP connection pool (when this client created it)."""
@@ -249,9 +261,6 @@ class AsyncHTTPTimestampClient:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
-
-    def __repr__(self) -> str:
-        return f"<AsyncHTTPTimestampClient {self.url!r}>"
 
 
 # --- token inspection ----------------------------------------------------------------------
@@ -322,10 +331,13 @@ class TimestampCheck:
 def check_timestamp_token(
     token: bytes,
     *,
-    data: bytes,
+    data: Content,
     extra_certificates: Sequence[Certificate] = (),
 ) -> TimestampCheck:
     """Check a TimeStampToken over ``data`` (for a signature timestamp: the signature value).
+
+    ``data`` may be bytes, a binary file object, a path or an iterable of byte chunks, as for
+    :func:`~huesign.pki.verify_cms`; it is hashed in one pass, in chunks.
 
     Checks the message imprint, the token's signature and signed attributes, and that the
     TSA certificate carries a critical extended key usage that is exactly timeStamping.
