@@ -128,7 +128,7 @@ class CertInfo:
                 self.basic_ca = value.ca
                 self.path_len = value.path_length
             elif isinstance(value, x509.KeyUsage):
-                self.key_usage = _usages(value)
+                self.key_usage = KeyUsage.from_extension(value)
             elif isinstance(value, x509.ExtendedKeyUsage):
                 self.eku = tuple(o.dotted_string for o in value)
             elif isinstance(value, x509.SubjectAlternativeName):
@@ -156,17 +156,6 @@ class CertInfo:
                     (m["issuer_domain_policy"].dotted, m["subject_domain_policy"].dotted)
                     for m in parsed
                 ]
-
-
-def _usages(value: x509.KeyUsage) -> frozenset[KeyUsage]:
-    found = set()
-    for usage in KeyUsage:
-        try:
-            if getattr(value, usage.value):
-                found.add(usage)
-        except ValueError:  # encipher/decipher_only are undefined without key_agreement
-            continue
-    return frozenset(found)
 
 
 def same_key(a: Certificate, b: Certificate) -> bool:

@@ -33,6 +33,7 @@ __all__ = [
     "MAX_CERTIFICATE_FILE_SIZE",
     "Certificate",
     "KeyUsage",
+    "bounded_input",
     "load_certificates",
     "load_certificates_file",
 ]
@@ -53,6 +54,18 @@ class KeyUsage(enum.Enum):
     CRL_SIGN = "crl_sign"
     ENCIPHER_ONLY = "encipher_only"
     DECIPHER_ONLY = "decipher_only"
+
+    @classmethod
+    def from_extension(cls, value: x509.KeyUsage) -> frozenset[KeyUsage]:
+        """The bits set in a ``cryptography`` key usage extension value."""
+        found = set()
+        for usage in cls:
+            try:
+                if getattr(value, usage.value):
+                    found.add(usage)
+            except ValueError:  # encipher/decipher_only are undefined without key_agreement
+                continue
+        return frozenset(found)
 
 
 def _utc(value: dt.datetime) -> dt.datetime:
@@ -85,7 +98,7 @@ class Certificate:
     @classmethod
     def from_der(cls, data: bytes) -> Certificate:
         """Parse one DER-encoded certificate."""
-        data = _bounded(data)
+        data = bounded_input(data)
         try:
             cert = x509.load_der_x509_certificate(data)
         except (ValueError, TypeError, x509.InvalidVersion) as exc:
@@ -96,7 +109,7 @@ class Certificate:
     @classmethod
     def from_pem(cls, data: bytes | str) -> Certificate:
         """Parse exactly one PEM ``CERTIFICATE`` block (use :func:`load_certificates` for more)."""
-        found = _pem_certificates(_bounded(data))
+        found = _pem_certificates(bounded_input(data))
         if len(found) != 1:
             raise CertificateError(f"expected one PEM certificate, found {len(found)}")
         return found[0]
@@ -234,16 +247,7 @@ class Certificate:
     def key_usage(self) -> frozenset[KeyUsage] | None:
         """The key usage bits set, or ``None`` when the extension is absent."""
         ku = self._value(ExtensionOID.KEY_USAGE)
-        if not isinstance(ku, x509.KeyUsage):
-            return None
-        found = set()
-        for usage in KeyUsage:
-            try:
-                if getattr(ku, usage.value):
-                    found.add(usage)
-            except ValueError:  # encipher/decipher_only are undefined without key_agreement
-                continue
-        return frozenset(found)
+        return KeyUsage.from_extension(ku) if isinstance(ku, x509.KeyUsage) else None
 
     @property
     def extended_key_usage(self) -> tuple[str, ...] | None:
@@ -378,14 +382,22 @@ def _check_fields(cert: x509.Certificate) -> None:
         raise CertificateError(f"certificate has unreadable fields: {exc}") from exc
 
 
-def _bounded(data: bytes | str) -> bytes:
+def bounded_input(
+    data: bytes | str, *, limit: int = MAX_CERTIFICATE_FILE_SIZE, what: str = "certificate"
+) -> bytes:
+    """``data`` as bytes (text as ASCII, for PEM), refused beyond ``limit`` bytes.
+
+    Raises:
+        TypeError: ``data`` is not bytes or text.
+        CertificateError: ``data`` is larger than ``limit``.
+    """
     if isinstance(data, str):
         data = data.encode("ascii", "replace")
     if not isinstance(data, bytes | bytearray | memoryview):
-        raise TypeError("certificate data must be bytes")
+        raise TypeError(f"{what} data must be bytes")
     data = bytes(data)
-    if len(data) > MAX_CERTIFICATE_FILE_SIZE:
-        raise CertificateError(f"input is larger than {MAX_CERTIFICATE_FILE_SIZE} bytes")
+    if len(data) > limit:
+        raise CertificateError(f"{what} input is larger than {limit} bytes")
     return data
 
 
@@ -429,7 +441,7 @@ def load_certificates(data: bytes | str) -> tuple[Certificate, ...]:
     (``.p7b``/``.p7c``) and a single DER certificate.  Raises
     :class:`~huesign.errors.CertificateError` when nothing readable is found.
     """
-    data = _bounded(data)
+    data = bounded_input(data)
     if b"-----BEGIN" in data:
         found = _pem_certificates(data)
         if not found:

@@ -32,7 +32,14 @@ from huesign.pki.indications import Indication, SubIndication
 from huesign.pki.policy import ValidationPolicy
 from huesign.pki.report import ValidationReport
 from huesign.pki.revocation import RevocationSource
-from huesign.pki.signers import AsyncSigner, DigestToSign, KeySigner, Signer
+from huesign.pki.signers import (
+    AsyncSigner,
+    DigestToSign,
+    KeySigner,
+    Signer,
+    choose_algorithm,
+    embedded_chain,
+)
 from huesign.pki.trust import TrustStore
 from huesign.pki.tsp import (
     AsyncHTTPTimestampClient,
@@ -199,22 +206,6 @@ def prepare_cms(
     )
 
 
-def _choose(
-    algorithms: Sequence[SignatureAlgorithm], wanted: SignatureAlgorithm | None
-) -> SignatureAlgorithm:
-    if not algorithms:
-        raise SigningError("the signer supports no signature algorithm")
-    if wanted is None:
-        return algorithms[0]
-    if wanted not in algorithms:
-        raise ValueError(f"the signer cannot sign {wanted.value}")
-    return wanted
-
-
-def _chain_without_root(chain: Sequence[Certificate]) -> tuple[Certificate, ...]:
-    return tuple(c for c in chain if not c.is_self_issued)
-
-
 def sign_cms(
     data: Content,
     signer: Signer,
@@ -239,8 +230,8 @@ def sign_cms(
     prepared = prepare_cms(
         data,
         certificate=signer.certificate,
-        chain=_chain_without_root(signer.chain),
-        algorithm=_choose(signer.algorithms, algorithm),
+        chain=embedded_chain(signer.chain),
+        algorithm=choose_algorithm(signer.algorithms, algorithm),
         attached=attached,
         signing_time=signing_time,
         commitment_type=commitment_type,
@@ -285,8 +276,8 @@ async def sign_cms_async(
     prepared = prepare_cms(
         data,
         certificate=signer.certificate,
-        chain=_chain_without_root(signer.chain),
-        algorithm=_choose(signer.algorithms, algorithm),
+        chain=embedded_chain(signer.chain),
+        algorithm=choose_algorithm(signer.algorithms, algorithm),
         attached=attached,
         signing_time=signing_time,
         commitment_type=commitment_type,

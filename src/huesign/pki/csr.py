@@ -31,7 +31,7 @@ from cryptography.x509.oid import ExtensionOID
 
 from huesign.errors import CertificateError, KeyLoadError, SigningError
 from huesign.pki.algorithms import HashAlgorithm, RSAPadding
-from huesign.pki.certificates import KeyUsage
+from huesign.pki.certificates import KeyUsage, bounded_input
 from huesign.pki.identity import CitizenIdentity, IdentifierType
 from huesign.pki.keys import PrivateKey, PublicKey
 from huesign.pki.profiles import CertificateProfile
@@ -279,16 +279,7 @@ class CertificateRequest:
     def key_usage(self) -> frozenset[KeyUsage] | None:
         """The requested key usage bits, or ``None`` when not requested."""
         ku = self._value(ExtensionOID.KEY_USAGE)
-        if not isinstance(ku, x509.KeyUsage):
-            return None
-        found = set()
-        for usage in KeyUsage:
-            try:
-                if getattr(ku, usage.value):
-                    found.add(usage)
-            except ValueError:  # encipher/decipher_only are undefined without key_agreement
-                continue
-        return frozenset(found)
+        return KeyUsage.from_extension(ku) if isinstance(ku, x509.KeyUsage) else None
 
     @property
     def extended_key_usage(self) -> tuple[str, ...]:
@@ -345,9 +336,6 @@ class CertificateRequest:
 
 
 def _bounded(data: bytes) -> bytes:
-    if not isinstance(data, bytes | bytearray | memoryview):
+    if isinstance(data, str):
         raise TypeError("certificate request data must be bytes")
-    data = bytes(data)
-    if len(data) > MAX_CSR_SIZE:
-        raise CertificateError(f"certificate request is larger than {MAX_CSR_SIZE} bytes")
-    return data
+    return bounded_input(data, limit=MAX_CSR_SIZE, what="certificate request")

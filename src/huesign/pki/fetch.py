@@ -124,6 +124,11 @@ class HTTPFetcher:
         if self._owns_client:
             self._client.close()
 
+    def _check_size(self, size: int, url: str) -> None:
+        if size > self._max:
+            message = f"response larger than {self._max} bytes from {url}"
+            raise RevocationFetchError(message, url=url)
+
     def fetch(
         self,
         url: str,
@@ -146,18 +151,13 @@ class HTTPFetcher:
                 if not 200 <= response.status_code < 300:
                     raise RevocationFetchError(f"HTTP {response.status_code} from {url}", url=url)
                 declared = response.headers.get("Content-Length")
-                if declared and declared.isdigit() and int(declared) > self._max:
-                    raise RevocationFetchError(
-                        f"response larger than {self._max} bytes from {url}", url=url
-                    )
+                if declared and declared.isdigit():
+                    self._check_size(int(declared), url)
                 chunks: list[bytes] = []
                 size = 0
                 for chunk in response.iter_bytes():
                     size += len(chunk)
-                    if size > self._max:
-                        raise RevocationFetchError(
-                            f"response larger than {self._max} bytes from {url}", url=url
-                        )
+                    self._check_size(size, url)
                     chunks.append(chunk)
         except httpx.TimeoutException as exc:
             raise RevocationFetchError(f"timed out fetching {url}", url=url) from exc

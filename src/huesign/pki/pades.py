@@ -31,7 +31,7 @@ from collections.abc import Iterator, Sequence
 
 import attrs
 
-from huesign.errors import CertificateError, SigningError
+from huesign.errors import CertificateError
 from huesign.pki import _cms_asn1 as raw
 from huesign.pki import _pades_ltv as ltv
 from huesign.pki._pades_sign import (
@@ -58,7 +58,13 @@ from huesign.pki.pdfreader import PDFReader
 from huesign.pki.pdfslots import DocMDPPermission, DSSData, FieldLock, SignatureSlot
 from huesign.pki.pdfwriter import IncrementalWriter
 from huesign.pki.revocation import RevocationSource
-from huesign.pki.signers import AsyncSigner, KeySigner, Signer
+from huesign.pki.signers import (
+    AsyncSigner,
+    KeySigner,
+    Signer,
+    choose_algorithm,
+    embedded_chain,
+)
 from huesign.pki.stamp import StampAppearance
 from huesign.pki.trust import TrustStore
 from huesign.pki.tsp import (
@@ -226,18 +232,6 @@ class _Validation:
         return ltv.collect_validation_data(covered, pool=(*extra, *self.pool), source=self.source)
 
 
-def _choose(
-    algorithms: Sequence[SignatureAlgorithm], wanted: SignatureAlgorithm | None
-) -> SignatureAlgorithm:
-    if not algorithms:
-        raise SigningError("the signer supports no signature algorithm")
-    if wanted is None:
-        return algorithms[0]
-    if wanted not in algorithms:
-        raise ValueError(f"the signer cannot sign {wanted.value}")
-    return wanted
-
-
 def _check_level(level: PAdESLevel, timestamp: object) -> None:
     if not isinstance(level, PAdESLevel):
         raise TypeError("level must be a PAdESLevel")
@@ -274,10 +268,6 @@ def _options(
         lock=lock,
         signing_time=signing_time or dt.datetime.now(dt.UTC).replace(microsecond=0),
     )
-
-
-def _chain_without_root(chain: Sequence[Certificate]) -> tuple[Certificate, ...]:
-    return tuple(c for c in chain if not c.is_self_issued)
 
 
 @contextlib.contextmanager
@@ -364,8 +354,8 @@ def sign_pdf(
         lock=lock,
         signing_time=signing_time,
     )
-    chosen = _choose(signer.algorithms, algorithm)
-    chain = _chain_without_root(signer.chain)
+    chosen = choose_algorithm(signer.algorithms, algorithm)
+    chain = embedded_chain(signer.chain)
     with contextlib.ExitStack() as stack:
         tsa: TimestampSource | None
         if isinstance(timestamp, str):
@@ -424,8 +414,8 @@ async def sign_pdf_async(
         lock=lock,
         signing_time=signing_time,
     )
-    chosen = _choose(signer.algorithms, algorithm)
-    chain = _chain_without_root(signer.chain)
+    chosen = choose_algorithm(signer.algorithms, algorithm)
+    chain = embedded_chain(signer.chain)
     async with contextlib.AsyncExitStack() as stack:
         tsa: AsyncTimestampSource | TimestampSource | None
         if isinstance(timestamp, str):

@@ -40,6 +40,8 @@ __all__ = [
     "KeySigner",
     "Signer",
     "as_async_signer",
+    "choose_algorithm",
+    "embedded_chain",
 ]
 
 #: Most digests one batch may carry.
@@ -105,9 +107,8 @@ class DigestToSign:
         return f"{value % 10000:04d}"
 
 
-@runtime_checkable
-class Signer(Protocol):
-    """A synchronous signer: a certificate chain and a way to sign digests."""
+class _Certified(Protocol):
+    """What every signer, sync or async, tells about itself."""
 
     @property
     def certificate(self) -> Certificate:
@@ -123,6 +124,11 @@ class Signer(Protocol):
     def algorithms(self) -> tuple[SignatureAlgorithm, ...]:
         """Supported signature schemes, the preferred one first."""
         ...
+
+
+@runtime_checkable
+class Signer(_Certified, Protocol):
+    """A synchronous signer: a certificate chain and a way to sign digests."""
 
     def sign_digest(self, request: DigestToSign) -> bytes:
         """Sign one request and return the raw signature value."""
@@ -134,23 +140,8 @@ class Signer(Protocol):
 
 
 @runtime_checkable
-class AsyncSigner(Protocol):
+class AsyncSigner(_Certified, Protocol):
     """The asynchronous twin of :class:`Signer` (remote providers, HTTP tokens)."""
-
-    @property
-    def certificate(self) -> Certificate:
-        """The signer's certificate."""
-        ...
-
-    @property
-    def chain(self) -> tuple[Certificate, ...]:
-        """Issuer certificates, nearest first (the root may be omitted)."""
-        ...
-
-    @property
-    def algorithms(self) -> tuple[SignatureAlgorithm, ...]:
-        """Supported signature schemes, the preferred one first."""
-        ...
 
     async def sign_digest(self, request: DigestToSign) -> bytes:
         """Sign one request and return the raw signature value."""
@@ -159,6 +150,32 @@ class AsyncSigner(Protocol):
     async def sign_digests(self, requests: Sequence[DigestToSign]) -> tuple[bytes, ...]:
         """Sign several requests at once."""
         ...
+
+
+def choose_algorithm(
+    algorithms: Sequence[SignatureAlgorithm], wanted: SignatureAlgorithm | None = None
+) -> SignatureAlgorithm:
+    """The scheme to sign with: ``wanted`` if the signer lists it, else its preferred one.
+
+    Raises:
+        SigningError: the signer lists no scheme at all.
+        ValueError: the signer cannot sign with ``wanted``.
+    """
+    if not algorithms:
+        raise SigningError("the signer supports no signature algorithm")
+    if wanted is None:
+        return algorithms[0]
+    if wanted not in algorithms:
+        raise ValueError(f"the signer cannot sign {wanted.value}")
+    return wanted
+
+
+def embedded_chain(chain: Sequence[Certificate]) -> tuple[Certificate, ...]:
+    """The issuer certificates a signature carries: ``chain`` without self-issued roots.
+
+    A verifier must hold its own trust anchors; a root inside the signature proves nothing.
+    """
+    return tuple(c for c in chain if not c.is_self_issued)
 
 
 def _certs(values: Iterable[Certificate]) -> tuple[Certificate, ...]:

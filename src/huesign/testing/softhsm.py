@@ -6,6 +6,13 @@ writes the configuration, initialises a token with ``softhsm2-util`` and imports
 with their certificates through python-pkcs11, each key and certificate pair sharing a
 ``CKA_ID``.  The caller sets ``SOFTHSM2_CONF`` (the pytest fixture does) before any PKCS#11
 module is opened.
+
+The module also lists its tokens only when it is first loaded, so make every token first,
+then add keys to any of them with :func:`import_into_token`::
+
+    empty = create_softhsm_token(root, label="spare")
+    main = create_softhsm_token(root, label="main", objects=[("me", key, cert)])  # loads it
+    spare = import_into_token(empty, [("other", other_key, other_cert)])
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ __all__ = [
     "SoftHSMToken",
     "create_softhsm_token",
     "find_softhsm_module",
+    "import_into_token",
 ]
 
 #: Where Debian, Fedora and Homebrew put the SoftHSM2 PKCS#11 module.
@@ -124,34 +132,53 @@ def create_softhsm_token(
     )
     if result.returncode != 0:
         raise TokenError(f"softhsm2-util could not initialise the token: {result.stderr.strip()}")
-    imported = _import_objects(module, config, label, user_pin, list(objects))
-    return SoftHSMToken(
+    token = SoftHSMToken(
         module_path=module,
         config_path=config,
         label=label,
         user_pin=user_pin,
         so_pin=so_pin,
-        objects=imported,
+        objects={},
     )
+    return import_into_token(token, objects)
+
+
+def import_into_token(
+    token: SoftHSMToken, objects: Iterable[tuple[str, PrivateKey, Certificate]]
+) -> SoftHSMToken:
+    """Import ``(label, key, certificate)`` triples into ``token``; return it with them listed.
+
+    Works whether or not this process has loaded the PKCS#11 module yet, as long as the
+    token existed when it was loaded (see the module docstring) and ``SOFTHSM2_CONF`` is unset
+    or points at ``token.config_path`` (it is set to it).  RSA and EC keys only.
+
+    Raises:
+        ValueError: a label is given twice or is already on the token.
+        TokenError: ``SOFTHSM2_CONF`` names another configuration, or a key type is not
+            supported.
+    """
+    wanted = list(objects)
+    labels = [label for label, _key, _cert in wanted]
+    if len(set(labels)) != len(labels) or set(labels) & set(token.objects):
+        raise ValueError("each imported object needs a label not yet used on the token")
+    if not wanted:
+        return token
+    imported = _import_objects(token, wanted)
+    return attrs.evolve(token, objects={**token.objects, **imported})
 
 
 def _import_objects(
-    module: str,
-    config: Path,
-    label: str,
-    user_pin: str,
-    objects: list[tuple[str, PrivateKey, Certificate]],
+    target: SoftHSMToken, objects: list[tuple[str, PrivateKey, Certificate]]
 ) -> dict[str, str]:
-    if not objects:
-        return {}
+    config = str(target.config_path)
     previous = os.environ.get("SOFTHSM2_CONF")
-    if previous not in (None, str(config)):
+    if previous not in (None, config):
         raise TokenError("SOFTHSM2_CONF already points at another SoftHSM2 configuration")
-    os.environ["SOFTHSM2_CONF"] = str(config)
-    lib = pkcs11.lib(module)
-    token = lib.get_token(token_label=label)
+    os.environ["SOFTHSM2_CONF"] = config
+    lib = pkcs11.lib(target.module_path)
+    token = lib.get_token(token_label=target.label)
     ids: dict[str, str] = {}
-    with token.open(rw=True, user_pin=user_pin) as session:
+    with token.open(rw=True, user_pin=target.user_pin) as session:
         for obj_label, key, cert in objects:
             raw = key.to_cryptography()
             key_id = hashlib.sha1(key.public_key.to_der(), usedforsecurity=False).digest()
