@@ -15,6 +15,7 @@ import sys
 import unicodedata
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -36,7 +37,13 @@ from huesign.pki import (
 )
 from huesign.pki.pdffields import find_signatures, page_refs
 from huesign.pki.pdfreader import PDFReader
-from huesign.testing import document_strategies, pki_strategies, strategies
+from huesign.testing import (
+    _identity_strategies,
+    document_strategies,
+    forms_strategies,
+    pki_strategies,
+    strategies,
+)
 from huesign.testing.strategies import (
     CertificateChain,
     CertificateDefect,
@@ -106,31 +113,74 @@ def certutil() -> Run:
 # --- the public surface -----------------------------------------------------------------------
 
 
-def test_every_pki_and_document_strategy_is_importable_from_strategies() -> None:
-    gathered = set(strategies.__all__)
-    assert set(pki_strategies.__all__) <= gathered
-    assert set(document_strategies.__all__) <= gathered
-    for name in (*pki_strategies.__all__, *document_strategies.__all__):
-        home = pki_strategies if name in pki_strategies.__all__ else document_strategies
-        assert getattr(strategies, name) is getattr(home, name)
+HOMES = (_identity_strategies, pki_strategies, document_strategies, forms_strategies)
 
 
-def test_the_strategy_modules_import_in_any_order() -> None:
-    # strategies.py gathers the PKI and document modules, which build on it.
-    runs = [
-        subprocess.Popen(
-            [sys.executable, "-c", f"import huesign.testing.{first}\n{CHECK}"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-        for first in ("document_strategies", "pki_strategies")
-    ]
-    for run in runs:
-        _, err = run.communicate(timeout=60)
-        assert run.returncode == 0, err.decode()
+def test_strategies_gathers_exactly_the_strategy_modules() -> None:
+    defined = [name for home in HOMES for name in home.__all__]
+    assert len(defined) == len(set(defined))
+    assert set(strategies.__all__) == set(defined)
 
 
-CHECK = "from huesign.testing.strategies import *\nassert tampered_pdfs and certificates"
+@pytest.mark.parametrize("home", HOMES, ids=lambda m: m.__name__.rsplit(".", 1)[-1])
+def test_strategies_reexports_the_defining_objects(home: ModuleType) -> None:
+    for name in home.__all__:
+        assert getattr(strategies, name) is getattr(home, name), name
+
+
+def _ruff_order(name: str) -> tuple[int, str]:
+    # RUF022: CONSTANTS, then Classes, then functions.
+    if name.isupper():
+        return (0, name)
+    return (1, name) if name[0].isupper() else (2, name)
+
+
+@pytest.mark.parametrize("module", [strategies, *HOMES], ids=lambda m: m.__name__)
+def test_each_strategy_module_all_is_sorted(module: ModuleType) -> None:
+    assert list(module.__all__) == sorted(module.__all__, key=_ruff_order)
+
+
+# Every module of the kit. An import cycle breaks only when a particular module of it is
+# imported first, so a fresh interpreter imports each one first in turn (forgetting the kit's
+# modules in between, keeping the rest of huesign loaded), then gathers every strategy.
+KIT_MODULES = (
+    "huesign.testing",
+    "huesign.testing._identity_strategies",
+    "huesign.testing.pki_strategies",
+    "huesign.testing.document_strategies",
+    "huesign.testing.forms_strategies",
+    "huesign.testing.strategies",
+    "huesign.testing.softhsm",
+    "huesign.testing.plugin",
+)
+EACH_FIRST = """
+import importlib, sys
+for first in sys.argv[1:]:
+    for name in [n for n in sys.modules if n.split(".")[:2] == ["huesign", "testing"]]:
+        del sys.modules[name]
+    importlib.import_module(first)
+    gathered = importlib.import_module("huesign.testing.strategies")
+    assert gathered.tampered_pdfs and gathered.submissions and gathered.vietnamese_names, first
+    print("ok", first)
+"""
+
+
+def test_the_kit_modules_import_in_any_order() -> None:
+    run = subprocess.run(
+        [sys.executable, "-c", EACH_FIRST, *KIT_MODULES],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == [w for m in KIT_MODULES for w in ("ok", m)]
+
+
+def test_the_strategy_modules_need_no_late_imports() -> None:
+    for module in (strategies, *HOMES):
+        source = Path(module.__file__ or "").read_text(encoding="utf-8")
+        assert "noqa: E402" not in source, module.__name__
 
 
 @pytest.mark.parametrize(

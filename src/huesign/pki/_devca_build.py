@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import attrs
@@ -17,10 +17,10 @@ from cryptography.x509.oid import AuthorityInformationAccessOID
 
 from huesign.errors import CertificateError, KeyLoadError
 from huesign.pki import _devca_services as svc
-from huesign.pki.certificates import Certificate, load_certificates_file
+from huesign.pki.certificates import Certificate, KeyUsage, load_certificates_file
 from huesign.pki.identity import CitizenIdentity
 from huesign.pki.keys import PrivateKey, PublicKey
-from huesign.pki.profiles import CertificateProfile
+from huesign.pki.profiles import CertificateProfile, ProfileRules
 
 __all__: list[str] = []
 
@@ -29,6 +29,9 @@ __all__: list[str] = []
 DEVELOPMENT_CERTIFICATE_POLICY = "1.3.6.1.4.1.55555.1.2"
 
 MAX_STATE_FILE = 16 << 20
+
+#: At most this many extended key usages replace a profile's (real certificates carry a few).
+MAX_EXTENDED_KEY_USAGES = 32
 
 
 def utcnow(now: dt.datetime | None) -> dt.datetime:
@@ -63,12 +66,60 @@ class CertSpec:
     crl_url: str | None = None
     ocsp_url: str | None = None
     ca_issuers_url: str | None = None
+    #: The extensions to use instead of ``profile.rules`` (see :func:`profile_rules`).
+    rules: ProfileRules | None = None
+
+
+def profile_rules(
+    profile: CertificateProfile,
+    key_usage: Iterable[KeyUsage] | None,
+    extended_key_usage: Iterable[str] | None,
+) -> ProfileRules:
+    """``profile.rules`` with the key usage and extended key usage replaced when given."""
+    rules = profile.rules
+    if key_usage is not None:
+        rules = attrs.evolve(rules, key_usage=_key_usages(key_usage))
+    if extended_key_usage is not None:
+        rules = attrs.evolve(rules, extended_key_usage=_extended_key_usages(extended_key_usage))
+    return rules
+
+
+def _key_usages(key_usage: Iterable[KeyUsage]) -> frozenset[KeyUsage]:
+    if isinstance(key_usage, KeyUsage | str):
+        raise TypeError("key_usage must be an iterable of KeyUsage members, not one value")
+    usages = frozenset(key_usage)
+    if not all(isinstance(u, KeyUsage) for u in usages):
+        raise TypeError("key_usage must hold KeyUsage members only")
+    if not usages:
+        raise ValueError("key_usage must set at least one bit (RFC 5280 forbids an empty one)")
+    if KeyUsage.KEY_CERT_SIGN in usages:
+        raise ValueError("key_cert_sign belongs to CA certificates, not end entities")
+    only = usages & {KeyUsage.ENCIPHER_ONLY, KeyUsage.DECIPHER_ONLY}
+    if only and KeyUsage.KEY_AGREEMENT not in usages:
+        raise ValueError("encipher_only and decipher_only need key_agreement (RFC 5280)")
+    return usages
+
+
+def _extended_key_usages(extended_key_usage: Iterable[str]) -> tuple[str, ...]:
+    if isinstance(extended_key_usage, str):
+        raise TypeError("extended_key_usage must be an iterable of dotted OIDs, not one string")
+    oids = tuple(dict.fromkeys(extended_key_usage))
+    if len(oids) > MAX_EXTENDED_KEY_USAGES:
+        raise ValueError(f"at most {MAX_EXTENDED_KEY_USAGES} extended key usages")
+    for oid in oids:
+        if not isinstance(oid, str):
+            raise TypeError("extended_key_usage must hold dotted OID strings")
+        try:
+            x509.ObjectIdentifier(oid)
+        except ValueError as exc:
+            raise ValueError(f"extended key usage {oid!r} is not a dotted OID") from exc
+    return oids
 
 
 def build_certificate(
     spec: CertSpec, issuer: svc.Authority | None, signing_key: PrivateKey
 ) -> Certificate:
-    rules = spec.profile.rules
+    rules = spec.rules if spec.rules is not None else spec.profile.rules
     pub = spec.public_key.to_cryptography()
     ski = x509.SubjectKeyIdentifier.from_public_key(pub)
     issuer_name = issuer.certificate.subject if issuer else spec.subject

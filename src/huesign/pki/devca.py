@@ -40,7 +40,7 @@ from huesign.pki import _devca_build as bld
 from huesign.pki import _devca_services as svc
 from huesign.pki._devca_build import DEVELOPMENT_CERTIFICATE_POLICY
 from huesign.pki.algorithms import HashAlgorithm, KeyAlgorithm
-from huesign.pki.certificates import Certificate
+from huesign.pki.certificates import Certificate, KeyUsage
 from huesign.pki.identity import CitizenIdentity
 from huesign.pki.keys import PrivateKey, PublicKey
 from huesign.pki.profiles import CertificateProfile
@@ -347,11 +347,20 @@ class DevelopmentCA:
         validity: dt.timedelta = dt.timedelta(days=365),
         now: dt.datetime | None = None,
         allow_long_names: bool = False,
+        key_usage: Iterable[KeyUsage] | None = None,
+        extended_key_usage: Iterable[str] | None = None,
     ) -> Certificate:
         """Issue an end-entity certificate for a key held elsewhere (a token, a provider).
 
         The subject is ``identity.to_name()``; extensions follow ``profile.rules``.  Validity
         starts one hour before ``now`` and never outlasts the issuing CA.
+
+        ``key_usage`` replaces the profile's key usage bits and ``extended_key_usage`` its
+        extended key usages (dotted OIDs; empty for no extension).  They make certificates
+        that no profile allows, such as an encryption-only certificate for testing that a
+        validator checks the purpose.  Impossible combinations raise ``ValueError``: no bit
+        at all, ``KEY_CERT_SIGN`` (an end entity is no CA), ``ENCIPHER_ONLY`` or
+        ``DECIPHER_ONLY`` without ``KEY_AGREEMENT``.
         """
         if not isinstance(public_key, PublicKey):
             raise TypeError("public_key must be a huesign PublicKey")
@@ -361,6 +370,7 @@ class DevelopmentCA:
             raise ValueError("profile must be an end-entity CertificateProfile")
         if validity <= dt.timedelta(0):
             raise ValueError("validity must be positive")
+        rules = bld.profile_rules(profile, key_usage, extended_key_usage)
         subject = identity.to_name(allow_long_names=allow_long_names)
         if not list(subject):
             raise ValueError("identity is empty: give at least a common name or an identifier")
@@ -375,6 +385,7 @@ class DevelopmentCA:
             crl_url=self.crl_url("issuing"),
             ocsp_url=None if profile is CertificateProfile.OCSP else self.ocsp_url,
             ca_issuers_url=self.certificate_url("issuing"),
+            rules=rules,
         )
         authority = svc.Authority(certificate=issuer.certificate, key=issuer.key)
         cert = bld.build_certificate(spec, authority, issuer.key)
@@ -392,10 +403,13 @@ class DevelopmentCA:
         validity: dt.timedelta = dt.timedelta(days=365),
         now: dt.datetime | None = None,
         allow_long_names: bool = False,
+        key_usage: Iterable[KeyUsage] | None = None,
+        extended_key_usage: Iterable[str] | None = None,
     ) -> IssuedCertificate:
         """Issue an end-entity certificate with a new key (or ``key``) for ``identity``.
 
-        ``key_algorithm`` defaults to the CA's own.  See :meth:`certify` for the rest.
+        ``key_algorithm`` defaults to the CA's own.  See :meth:`certify` for the rest,
+        including ``key_usage`` and ``extended_key_usage``, which override the profile's.
         """
         if key is not None and key_algorithm is not None:
             raise ValueError("give key or key_algorithm, not both")
@@ -409,6 +423,8 @@ class DevelopmentCA:
             validity=validity,
             now=now,
             allow_long_names=allow_long_names,
+            key_usage=key_usage,
+            extended_key_usage=extended_key_usage,
         )
         return IssuedCertificate(certificate=cert, key=key, chain=self.chain, profile=profile)
 

@@ -8,10 +8,11 @@ pulls in hypothesis.
   point (fixtures ``huesign_pki``, ``citizen``, ``officer``, ``agency_seal``,
   ``pki_services``, ``signed_pdf``, ``huesign_artifacts`` and the token, sandbox and client
   fixtures; option ``--huesign-keep-artifacts DIR``).
-- :mod:`huesign.testing.strategies`: every identity, key, certificate, signature and document
-  strategy (the PKI and document ones are defined in :mod:`huesign.testing.pki_strategies`
-  and :mod:`huesign.testing.document_strategies` and gathered there).
-- :mod:`huesign.testing.forms_strategies`: procedures, submissions, addresses, phone numbers.
+- :mod:`huesign.testing.strategies`: every strategy, gathered from the modules that define
+  them: identities and keys, :mod:`huesign.testing.pki_strategies` (certificates, CMS),
+  :mod:`huesign.testing.document_strategies` (PDFs) and
+  :mod:`huesign.testing.forms_strategies` (procedures, submissions, addresses, phone
+  numbers).
 - :mod:`huesign.testing.softhsm`: throwaway SoftHSM2 tokens with imported keys.
 """
 

@@ -36,6 +36,7 @@ from huesign.pki.pdfreader import PDFReader
 from huesign.pki.pdfwriter import IncrementalWriter
 from huesign.pki.profiles import CertificateProfile
 from huesign.pki.signers import KeySigner
+from huesign.testing.pki_strategies import CertificateChain, certificate_chains
 
 __all__ = [
     "PDFAttack",
@@ -358,7 +359,3 @@ def _alter_signature_value(data: bytes, delta: int) -> bytes:
     if data[digit : digit + 1].islower():
         new = new.lower()
     return data[:digit] + new + data[digit + 1 :]
-
-
-# Imported last, as in the PKI strategies: the public module gathers this one and those.
-from huesign.testing.pki_strategies import CertificateChain, certificate_chains  # noqa: E402

@@ -5,6 +5,7 @@ valid values for any procedure; ``invalid_submissions()`` breaks exactly one rul
 submission and says where and which; ``addresses()`` and ``phone_numbers()`` draw the
 Vietnamese building blocks.  Options are keyword-only and checked when the strategy is built
 (:class:`hypothesis.errors.InvalidArgument`); nothing is drawn or read before Hypothesis asks.
+:mod:`huesign.testing.strategies` gathers them with every other strategy.
 
 >>> from huesign.forms import builtin_catalogue
 >>> strategy = submissions(builtin_catalogue()["1.001193"])
@@ -22,7 +23,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
 from huesign import forms as f
-from huesign.testing.strategies import (
+from huesign.testing._identity_strategies import (
     cccd_numbers,
     cmnd_numbers,
     passport_numbers,

@@ -16,34 +16,25 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import functools
-import tempfile
 from collections.abc import Sequence
-from pathlib import Path
 
 import attrs
 from asn1crypto import cms as asn1_cms
 from asn1crypto import x509 as asn1_x509
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
 from huesign.pki.algorithms import KeyAlgorithm
-from huesign.pki.certificates import Certificate
+from huesign.pki.certificates import Certificate, KeyUsage
 from huesign.pki.cms import sign_cms
-from huesign.pki.devca import (
-    DEVELOPMENT_CERTIFICATE_POLICY,
-    DevelopmentCA,
-    IssuedCertificate,
-    RevocationReason,
-)
+from huesign.pki.devca import DevelopmentCA, IssuedCertificate, RevocationReason
 from huesign.pki.identity import CitizenIdentity
 from huesign.pki.indications import Indication, SubIndication
-from huesign.pki.keys import PrivateKey
 from huesign.pki.profiles import CertificateProfile
 from huesign.pki.revocation import RevocationData, RevocationSource, build_ocsp_request
 from huesign.pki.signers import KeySigner
 from huesign.pki.trust import TrustStore
+from huesign.testing._identity_strategies import citizen_identities, private_keys
 
 __all__ = [
     "CMSAttack",
@@ -65,6 +56,7 @@ _HOUR = dt.timedelta(hours=1)
 _DAY = dt.timedelta(days=1)
 _CA_ALGORITHMS = (KeyAlgorithm.EC_P256, KeyAlgorithm.EC_P384, KeyAlgorithm.RSA_2048)
 _MAX_DATA = 1 << 16
+_ENCRYPTION_ONLY = frozenset({KeyUsage.KEY_ENCIPHERMENT, KeyUsage.DATA_ENCIPHERMENT})
 
 
 class CertificateDefect(enum.Enum):
@@ -238,7 +230,6 @@ class TamperedCMS:
 @attrs.frozen
 class _PooledCA:
     ca: DevelopmentCA
-    issuing_key: PrivateKey
     start: dt.datetime
 
 
@@ -250,12 +241,7 @@ def _pooled_ca(algorithm: KeyAlgorithm, role: str) -> _PooledCA:
     ca = DevelopmentCA.create(
         name=f"Huesign Strategies {role.title()}", key_algorithm=algorithm, now=start
     )
-    # The issuing key signs the hand-built certificates that no profile allows; it is read
-    # back from the CA's documented save format.
-    with tempfile.TemporaryDirectory(prefix="huesign-devca-") as tmp:
-        ca.save(tmp)
-        issuing_key = PrivateKey.load(Path(tmp) / "intermediate.key.pem")
-    return _PooledCA(ca=ca, issuing_key=issuing_key, start=start)
+    return _PooledCA(ca=ca, start=start)
 
 
 def _crls(ca: DevelopmentCA, at: dt.datetime) -> tuple[bytes, ...]:
@@ -407,7 +393,7 @@ def _broken(
         request = build_ocsp_request(issued.certificate, ca.intermediate)
         ocsp = (ca.ocsp_response(request, now=at - _HOUR),)
     elif kind is CertificateDefect.WRONG_KEY_USAGE:
-        issued = _encryption_certificate(pool, identity, key)
+        issued = ca.issue(identity, key=key, now=pool.start, key_usage=_ENCRYPTION_ONLY)
     else:
         rogue = _pooled_ca(ca_algorithm, "untrusted").ca
         issued = rogue.issue(identity, key=key, now=pool.start)
@@ -420,59 +406,6 @@ def _broken(
         kind=kind,
         expected_indication=indication,
         expected_sub_indication=sub,
-    )
-
-
-def _encryption_certificate(
-    pool: _PooledCA, identity: CitizenIdentity, key: PrivateKey
-) -> IssuedCertificate:
-    """A certificate from the pooled issuing CA whose key usage allows only encipherment."""
-    ca = pool.ca
-    issuer = ca.intermediate.to_cryptography()
-    public = key.public_key.to_cryptography()
-    usage = x509.KeyUsage(
-        digital_signature=False,
-        content_commitment=False,
-        key_encipherment=True,
-        data_encipherment=True,
-        key_agreement=False,
-        key_cert_sign=False,
-        crl_sign=False,
-        encipher_only=False,
-        decipher_only=False,
-    )
-    issuer_ski = issuer.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
-    crl_point = x509.DistributionPoint(
-        full_name=[x509.UniformResourceIdentifier(ca.crl_url("issuing"))],
-        relative_name=None,
-        reasons=None,
-        crl_issuer=None,
-    )
-    policy = x509.PolicyInformation(x509.ObjectIdentifier(DEVELOPMENT_CERTIFICATE_POLICY), None)
-    built = (
-        x509.CertificateBuilder()
-        .subject_name(identity.to_name())
-        .issuer_name(issuer.subject)
-        .public_key(public)
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(pool.start - _HOUR)
-        .not_valid_after(pool.start + dt.timedelta(days=365))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(usage, critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(issuer_ski),
-            critical=False,
-        )
-        .add_extension(x509.CRLDistributionPoints([crl_point]), critical=False)
-        .add_extension(x509.CertificatePolicies([policy]), critical=False)
-        .sign(pool.issuing_key.to_cryptography(), hashes.SHA256())
-    )
-    return IssuedCertificate(
-        certificate=Certificate.from_cryptography(built),
-        key=key,
-        chain=ca.chain,
-        profile=CertificateProfile.CITIZEN,
     )
 
 
@@ -598,8 +531,3 @@ def _replace_certificates(signature: bytes, certificate: Certificate) -> bytes:
     )
     info = asn1_cms.ContentInfo({"content_type": "signed_data", "content": rebuilt})
     return bytes(info.dump())
-
-
-# The identity and key strategies live in the public module, which in turn re-exports this
-# one; importing them last lets either module be imported first.
-from huesign.testing.strategies import citizen_identities, private_keys  # noqa: E402
