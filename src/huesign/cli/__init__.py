@@ -12,45 +12,31 @@ on stderr, never a traceback, and never a password.
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.util
 import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Protocol, cast
 
 from huesign import __version__
-from huesign.cli import _demo, _pki
+from huesign.cli import _cms, _demo, _forms, _pdf, _pki, _sandbox, _token
+from huesign.cli._options import Subparsers
 from huesign.cli._output import UsageError
 from huesign.errors import HuesignError
 
 __all__ = ["build_parser", "main"]
 
-# Command groups written in other modules that may not be present in every build.
-_OPTIONAL_GROUPS = (
-    "huesign.cli._cms",
-    "huesign.cli._token",
-    "huesign.cli._pdf",
-    "huesign.cli._forms",
-    "huesign.cli._sandbox",
-)
-
 
 class _CommandGroup(Protocol):
-    def register(self, subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    def register(self, subparsers: Subparsers) -> None:
         """Add the group's commands."""
 
 
-def _groups() -> list[_CommandGroup]:
-    groups: list[_CommandGroup] = [_pki, _demo]
-    for name in _OPTIONAL_GROUPS:
-        if importlib.util.find_spec(name) is not None:
-            groups.append(cast(_CommandGroup, importlib.import_module(name)))
-    return groups
+#: The command groups, in the order ``huesign --help`` lists them.
+_GROUPS: tuple[_CommandGroup, ...] = (_pki, _demo, _cms, _token, _pdf, _forms, _sandbox)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The ``huesign`` argument parser with every available command group registered."""
+    """The ``huesign`` argument parser with every command group registered."""
     parser = argparse.ArgumentParser(
         prog="huesign",
         description="Digital signatures for Vietnamese public-service forms "
@@ -59,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"huesign {__version__}")
     subparsers = parser.add_subparsers(title="commands", dest="command", metavar="COMMAND")
     subparsers.required = True
-    for group in _groups():
+    for group in _GROUPS:
         group.register(subparsers)
     return parser
 

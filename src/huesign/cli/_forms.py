@@ -17,51 +17,56 @@ import json
 import sys
 from pathlib import Path
 
-from huesign.cli._output import UsageError, dump_json, read_password
-from huesign.errors import CertificateError, FormValidationError
+from huesign.cli._options import (
+    Subparsers,
+    add_command_group,
+    add_force_option,
+    add_json_option,
+    add_pkcs12_options,
+    add_revocation_option,
+    add_trust_option,
+    online_revocation,
+    pkcs12_signer,
+    read_bounded,
+    trust_store,
+    validation_policy,
+    writable,
+    write_new_file,
+)
+from huesign.cli._output import UsageError, dump_json
+from huesign.errors import FormValidationError
 from huesign.forms.catalogue import builtin_catalogue
 from huesign.forms.dossier import open_dossier, sign_dossier, verify_dossier
 from huesign.forms.fields import Field, GroupField
 from huesign.forms.procedure import Procedure
 from huesign.forms.render import render_submission
 from huesign.forms.submission import Submission
-from huesign.pki.certificates import Certificate, load_certificates_file
-from huesign.pki.fetch import HTTPFetcher
-from huesign.pki.policy import RevocationMode, ValidationPolicy
-from huesign.pki.revocation import RevocationSource
-from huesign.pki.signers import KeySigner
-from huesign.pki.trust import TrustStore
 
 __all__ = ["register"]
 
 _MAX_DATA_FILE = 4 << 20
 _MAX_DOSSIER_FILE = 256 << 20
-_MODES = {
-    "hard": RevocationMode.HARD_FAIL,
-    "soft": RevocationMode.SOFT_FAIL,
-    "offline": RevocationMode.OFFLINE,
-}
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(subparsers: Subparsers) -> None:
     """Add the ``forms`` command group."""
-    forms = subparsers.add_parser("forms", help="public-service procedures and signed dossiers")
-    commands = forms.add_subparsers(title="forms commands", dest="forms_command", metavar="COMMAND")
-    commands.required = True
+    commands = add_command_group(
+        subparsers, "forms", help_text="public-service procedures and signed dossiers"
+    )
 
     listing = commands.add_parser("list", help="list the procedures of the catalogue")
     listing.add_argument("--search", metavar="TEXT", help="code or words, with or without marks")
-    listing.add_argument("--json", action="store_true", help="print JSON")
+    add_json_option(listing)
     listing.set_defaults(handler=_list)
 
     show = commands.add_parser("show", help="show a procedure: fees, documents and fields")
     show.add_argument("code", metavar="CODE", help="the procedure code, e.g. 1.001193")
-    show.add_argument("--json", action="store_true", help="print the definition as JSON")
+    add_json_option(show, help_text="print the definition as JSON")
     show.set_defaults(handler=_show)
 
     fill = commands.add_parser("fill", help="validate a data file; list every error")
     _data_arguments(fill)
-    fill.add_argument("--json", action="store_true", help="print the result as JSON")
+    add_json_option(fill, help_text="print the result as JSON")
     fill.set_defaults(handler=_fill)
 
     render = commands.add_parser("render", help="render a data file as a PDF form")
@@ -72,12 +77,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     sign = commands.add_parser("sign", help="render and sign a dossier with a PKCS#12 key")
     _data_arguments(sign)
     _out_arguments(sign)
-    sign.add_argument("--p12", required=True, metavar="P12", help="the applicant's PKCS#12 file")
-    group = sign.add_mutually_exclusive_group()
-    group.add_argument(
-        "--password", metavar="P", help="the PKCS#12 password; also $HUESIGN_P12_PASSWORD"
-    )
-    group.add_argument("--password-file", metavar="FILE", help="read the password from FILE")
+    add_pkcs12_options(sign, holder="the applicant's")
     sign.add_argument(
         "--attach",
         action="append",
@@ -90,20 +90,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
     opening = commands.add_parser("open", help="verify a signed dossier and print its data")
     opening.add_argument("file", metavar="DOSSIER", help="a signed PDF or an ASiC-E container")
-    opening.add_argument(
-        "--trust",
-        action="append",
-        default=[],
-        metavar="PEM",
-        help="trust anchors (repeatable; default: the Vietnam National Root CA)",
-    )
-    opening.add_argument(
-        "--revocation",
-        choices=sorted(_MODES),
-        default="hard",
-        help="hard: status must be known; soft: missing status is a warning; offline: no network",
-    )
-    opening.add_argument("--json", action="store_true", help="print the result as JSON")
+    add_trust_option(opening)
+    add_revocation_option(opening)
+    add_json_option(opening, help_text="print the result as JSON")
     opening.set_defaults(handler=_open)
 
 
@@ -117,7 +106,7 @@ def _data_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _out_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, metavar="PDF", help="where to write the PDF")
-    parser.add_argument("--force", action="store_true", help="overwrite an existing file")
+    add_force_option(parser)
 
 
 # -- helpers -------------------------------------------------------------------------------------
@@ -130,16 +119,8 @@ def _procedure(code: str) -> Procedure:
     return found
 
 
-def _read(path: Path, limit: int) -> bytes:
-    with path.open("rb") as fh:
-        data = fh.read(limit + 1)
-    if len(data) > limit:
-        raise UsageError(f"{path} is larger than {limit} bytes")
-    return data
-
-
 def _submission(procedure: Procedure, path: Path) -> Submission:
-    raw = _read(path, _MAX_DATA_FILE)
+    raw = read_bounded(path, _MAX_DATA_FILE)
     try:
         data = json.loads(raw)
     except ValueError as exc:
@@ -161,12 +142,6 @@ def _today(text: str | None) -> dt.date | None:
         return dt.date.fromisoformat(text)
     except ValueError as exc:
         raise UsageError(f"--today {text!r} is not a date (YYYY-MM-DD)") from exc
-
-
-def _writable(path: Path, force: bool) -> Path:
-    if path.exists() and not force:
-        raise UsageError(f"{path} exists; use --force to overwrite it")
-    return path
 
 
 def _print_errors(error: FormValidationError, as_json: bool) -> None:
@@ -261,14 +236,14 @@ def _fill(args: argparse.Namespace) -> int:
 
 def _render(args: argparse.Namespace) -> int:
     proc = _procedure(args.code)
-    out = _writable(Path(args.out), args.force)
+    out = writable(args.out, force=args.force)
     submission = _submission(proc, Path(args.data))
     try:
         rendered = render_submission(submission, proc, today=_today(args.today))
     except FormValidationError as exc:
         _print_errors(exc, False)
         return 1
-    out.write_bytes(rendered.pdf)
+    write_new_file(out, rendered.pdf, force=args.force)
     print(f"Đã tạo / rendered: {out} (SHA-256 {rendered.sha256})")
     return 0
 
@@ -279,18 +254,17 @@ def _attachments(items: list[str]) -> dict[str, bytes]:
         key, sep, name = item.partition("=")
         if not sep or not key or not name:
             raise UsageError(f"--attach {item!r} must look like ID=FILE")
-        files[key] = _read(Path(name), _MAX_DOSSIER_FILE)
+        files[key] = read_bounded(Path(name), _MAX_DOSSIER_FILE)
     return files
 
 
 def _sign(args: argparse.Namespace) -> int:
     proc = _procedure(args.code)
-    out = _writable(Path(args.out), args.force)
-    asic = _writable(Path(args.asic), args.force) if args.asic else None
+    out = writable(args.out, force=args.force)
+    asic = writable(args.asic, force=args.force) if args.asic else None
     submission = _submission(proc, Path(args.data))
     files = _attachments(args.attach)
-    password = read_password(args.password, args.password_file)
-    signer = KeySigner.load_pkcs12(args.p12, password)
+    signer = pkcs12_signer(args)
     try:
         dossier = sign_dossier(
             submission, proc, signer, attachments=files, today=_today(args.today)
@@ -300,34 +274,19 @@ def _sign(args: argparse.Namespace) -> int:
         return 1
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
-    out.write_bytes(dossier.pdf)
+    write_new_file(out, dossier.pdf, force=args.force)
     print(f"Đã ký / signed: {out} (SHA-256 {dossier.sha256})")
     if asic is not None:
-        asic.write_bytes(dossier.to_asic(signer))
+        write_new_file(asic, dossier.to_asic(signer), force=args.force)
         print(f"Gói ASiC-E / ASiC-E container: {asic}")
     return 0
 
 
-def _trust(paths: list[str]) -> TrustStore:
-    if not paths:
-        return TrustStore.vietnam()
-    anchors: list[Certificate] = []
-    for name in paths:
-        try:
-            anchors.extend(load_certificates_file(name))
-        except CertificateError as exc:
-            raise UsageError(f"{name}: {exc}") from exc
-    if not anchors:
-        raise UsageError("no certificate found in the --trust files")
-    return TrustStore.from_certificates(anchors)
-
-
 def _open(args: argparse.Namespace) -> int:
-    data = _read(Path(args.file), _MAX_DOSSIER_FILE)
-    policy = ValidationPolicy(revocation_mode=_MODES[args.revocation])
-    trust = _trust(args.trust)
-    with HTTPFetcher() as fetcher:
-        revocation = RevocationSource(fetcher=fetcher)
+    data = read_bounded(Path(args.file), _MAX_DOSSIER_FILE)
+    policy = validation_policy(args.revocation)
+    trust = trust_store(args.trust)
+    with online_revocation() as revocation:
         if data.startswith(b"PK"):
             opened = verify_dossier(data, trust=trust, policy=policy, revocation=revocation)
         else:

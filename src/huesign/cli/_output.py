@@ -13,7 +13,7 @@ import sys
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Literal, Protocol, TextIO
 
 from huesign.pki import Certificate, CitizenIdentity, KeyUsage
 
@@ -26,11 +26,13 @@ __all__ = [
     "chain_summary",
     "dump_json",
     "identity_summary",
+    "labelled_line",
     "order_chain",
     "print_certificate",
     "print_chain",
     "print_files",
     "print_identity",
+    "print_report",
     "read_password",
     "slug",
 ]
@@ -187,9 +189,35 @@ def chain_summary(chain: Sequence[Certificate]) -> list[dict[str, object]]:
 # -- human output ---------------------------------------------------------------------------
 
 
-def _line(label: str, value: object, *, indent: int = 0, width: int = 30) -> str:
+def labelled_line(label: str, value: object, *, indent: int = 0, width: int = 30) -> str:
+    """``label: value`` with the values of consecutive lines aligned at column ``width``."""
     pad = " " * indent
     return f"{pad}{label + ':':<{width - indent}} {value}"
+
+
+class _Report(Protocol):
+    @property
+    def passed(self) -> bool: ...
+
+    def summary(self, lang: Literal["vi", "en"] = "vi") -> str: ...
+
+    def to_json(self) -> str: ...
+
+
+def print_report(report: _Report, *, as_json: bool, lang: Literal["vi", "en"] | None) -> int:
+    """Print a validation report as JSON or as a summary; return 0 if it passed, else 1.
+
+    Without ``lang`` the summary is printed in Vietnamese, then in English.
+    """
+    if as_json:
+        sys.stdout.write(report.to_json() + "\n")
+    elif lang:
+        print(report.summary(lang=lang))
+    else:
+        print(report.summary(lang="vi"))
+        print()
+        print(report.summary(lang="en"))
+    return 0 if report.passed else 1
 
 
 def print_identity(identity: CitizenIdentity, *, indent: int = 0) -> None:
@@ -206,26 +234,26 @@ def print_identity(identity: CitizenIdentity, *, indent: int = 0) -> None:
     )
     for label, value in labels:
         if value:
-            print(_line(label, value, indent=indent))
+            print(labelled_line(label, value, indent=indent))
     for ident in identity.identifiers:
         flag = "" if ident.is_well_formed else "  (sai định dạng / malformed)"
-        print(_line(f"Mã định danh / {ident.prefix}", ident.value + flag, indent=indent))
+        print(labelled_line(f"Mã định danh / {ident.prefix}", ident.value + flag, indent=indent))
     for other in identity.other_uids:
-        print(_line("UID", other, indent=indent))
+        print(labelled_line("UID", other, indent=indent))
 
 
 def print_certificate(cert: Certificate, *, indent: int = 0) -> None:
     """Print the certificate's names, validity, key and fingerprint."""
-    print(_line("Chủ thể / Subject", cert.subject_text, indent=indent))
-    print(_line("Tổ chức cấp / Issuer", cert.issuer_text, indent=indent))
-    print(_line("Số hiệu / Serial", f"{cert.serial_number:x}", indent=indent))
+    print(labelled_line("Chủ thể / Subject", cert.subject_text, indent=indent))
+    print(labelled_line("Tổ chức cấp / Issuer", cert.issuer_text, indent=indent))
+    print(labelled_line("Số hiệu / Serial", f"{cert.serial_number:x}", indent=indent))
     validity = f"{cert.not_before:%Y-%m-%d %H:%M} → {cert.not_after:%Y-%m-%d %H:%M} UTC"
-    print(_line("Hiệu lực / Valid", validity, indent=indent))
-    print(_line("Khoá / Key", cert.public_key.description, indent=indent))
+    print(labelled_line("Hiệu lực / Valid", validity, indent=indent))
+    print(labelled_line("Khoá / Key", cert.public_key.description, indent=indent))
     usages = _usage_names(cert.key_usage)
     if usages:
-        print(_line("Mục đích / Key usage", ", ".join(usages), indent=indent))
-    print(_line("SHA-256", cert.sha256_fingerprint, indent=indent))
+        print(labelled_line("Mục đích / Key usage", ", ".join(usages), indent=indent))
+    print(labelled_line("SHA-256", cert.sha256_fingerprint, indent=indent))
 
 
 def print_chain(chain: Sequence[Certificate], *, indent: int = 0) -> None:
@@ -248,4 +276,4 @@ def print_chain(chain: Sequence[Certificate], *, indent: int = 0) -> None:
 def print_files(files: Mapping[str, str], *, indent: int = 0) -> None:
     """Print labelled file paths."""
     for label, path in files.items():
-        print(_line(label, path, indent=indent))
+        print(labelled_line(label, path, indent=indent))

@@ -9,64 +9,57 @@ to B-T, B-LT or B-LTA.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import sys
 from pathlib import Path
 
-from huesign.cli._output import UsageError, read_password
-from huesign.errors import CertificateError
-from huesign.pki.certificates import Certificate, load_certificates_file
-from huesign.pki.fetch import HTTPFetcher
+from huesign.cli._options import (
+    Subparsers,
+    add_at_option,
+    add_command_group,
+    add_force_option,
+    add_pkcs12_options,
+    add_report_options,
+    add_revocation_option,
+    add_trust_option,
+    extra_trust,
+    input_file,
+    online_revocation,
+    pkcs12_signer,
+    trust_store,
+    validation_policy,
+    validation_time,
+    writable,
+)
+from huesign.cli._output import UsageError, print_report
 from huesign.pki.pades import PAdESLevel, extend_pdf, sign_pdf
 from huesign.pki.pdfverify import ModificationPolicy, verify_pdf
-from huesign.pki.policy import RevocationMode, ValidationPolicy
-from huesign.pki.revocation import RevocationSource
-from huesign.pki.signers import KeySigner
 from huesign.pki.stamp import FieldPlacement, RectPlacement, StampAppearance, StampContent
-from huesign.pki.trust import TrustStore
 
 __all__ = ["register"]
 
 #: Where a visible stamp goes when neither ``--rect`` nor ``--field`` is given (points).
 DEFAULT_RECT = (330.0, 40.0, 565.0, 125.0)
 _LEVELS = {level.value: level for level in PAdESLevel}
-_MODES = {
-    "hard": RevocationMode.HARD_FAIL,
-    "soft": RevocationMode.SOFT_FAIL,
-    "offline": RevocationMode.OFFLINE,
-}
 _CHANGES = {
     "strict": ModificationPolicy.STRICT,
     "form-filling": ModificationPolicy.FORM_FILLING,
 }
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(subparsers: Subparsers) -> None:
     """Add the ``pdf`` command group (``sign``, ``verify`` and ``extend``)."""
-    pdf = subparsers.add_parser("pdf", help="sign, verify and extend PAdES signatures in PDFs")
-    commands = pdf.add_subparsers(title="pdf commands", dest="pdf_command", metavar="COMMAND")
-    commands.required = True
+    commands = add_command_group(
+        subparsers, "pdf", help_text="sign, verify and extend PAdES signatures in PDFs"
+    )
     _register_sign(commands)
     _register_verify(commands)
     _register_extend(commands)
 
 
-def _trust_option(parser: argparse.ArgumentParser, help_text: str) -> None:
-    parser.add_argument(
-        "--trust", action="append", default=[], metavar="PEM", help=help_text + " (repeatable)"
-    )
-
-
-def _register_sign(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _register_sign(commands: Subparsers) -> None:
     sign = commands.add_parser("sign", help="sign IN with the key of a PKCS#12 file into OUT")
     sign.add_argument("input", metavar="IN", help="the PDF to sign")
     sign.add_argument("output", metavar="OUT", help="where to write the signed PDF")
-    sign.add_argument("--p12", required=True, metavar="P12", help="the signer's PKCS#12 file")
-    group = sign.add_mutually_exclusive_group()
-    group.add_argument(
-        "--password", metavar="P", help="the PKCS#12 password; also $HUESIGN_P12_PASSWORD"
-    )
-    group.add_argument("--password-file", metavar="FILE", help="read the password from FILE")
+    add_pkcs12_options(sign)
     sign.add_argument("--level", choices=list(_LEVELS), default="B-B", help="PAdES level")
     sign.add_argument("--tsa", metavar="URL", help="timestamp authority (needed from B-T up)")
     sign.add_argument("--visible", action="store_true", help="draw a signature stamp")
@@ -76,40 +69,30 @@ def _register_sign(commands: argparse._SubParsersAction[argparse.ArgumentParser]
     where.add_argument("--field", metavar="NAME", help="sign this (empty) signature field")
     sign.add_argument("--reason", metavar="R", help="why the document is signed")
     sign.add_argument("--location", metavar="L", help="where it is signed")
-    _trust_option(sign, "certificates that complete the signer's chain for B-LT")
-    sign.add_argument("--force", action="store_true", help="overwrite an existing OUT")
+    add_trust_option(sign, help_text="certificates that complete the signer's chain for B-LT")
+    add_force_option(sign, help_text="overwrite an existing OUT")
     sign.set_defaults(handler=_sign)
 
 
-def _register_verify(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _register_verify(commands: Subparsers) -> None:
     verify = commands.add_parser(
         "verify", help="verify every signature of FILE; exit 0 only if all are valid"
     )
     verify.add_argument("file", metavar="FILE", help="the signed PDF")
-    _trust_option(verify, "trust anchors (default: the Vietnam National Root CA)")
-    verify.add_argument(
-        "--revocation",
-        choices=sorted(_MODES),
-        default="hard",
-        help="hard: status must be known; soft: missing status is a warning; offline: no network",
-    )
+    add_trust_option(verify)
+    add_revocation_option(verify)
     verify.add_argument(
         "--changes",
         choices=sorted(_CHANGES),
         default="strict",
         help="strict: only signatures, timestamps and validation data may follow a signature",
     )
-    verify.add_argument(
-        "--at", metavar="TIME", help="validation time, ISO 8601 with offset (default: now)"
-    )
-    verify.add_argument("--json", action="store_true", help="print the report as JSON")
-    verify.add_argument(
-        "--lang", choices=("vi", "en"), default=None, help="summary language (default: both)"
-    )
+    add_at_option(verify)
+    add_report_options(verify)
     verify.set_defaults(handler=_verify)
 
 
-def _register_extend(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _register_extend(commands: Subparsers) -> None:
     extend = commands.add_parser("extend", help="raise the signatures of FILE to a higher level")
     extend.add_argument("file", metavar="FILE", help="the signed PDF")
     extend.add_argument(
@@ -117,28 +100,19 @@ def _register_extend(commands: argparse._SubParsersAction[argparse.ArgumentParse
     )
     extend.add_argument("--tsa", metavar="URL", help="timestamp authority")
     extend.add_argument("--out", metavar="OUT", help="write a new file (default: FILE in place)")
-    _trust_option(extend, "certificates that complete the signers' chains")
-    extend.add_argument("--force", action="store_true", help="overwrite an existing OUT")
+    add_trust_option(extend, help_text="certificates that complete the signers' chains")
+    add_force_option(extend, help_text="overwrite an existing OUT")
     extend.set_defaults(handler=_extend)
 
 
 # --- handlers --------------------------------------------------------------------------------
 
 
-def _input_file(name: str) -> Path:
-    path = Path(name)
-    if not path.is_file():
-        raise UsageError(f"{path} is not a file")
-    return path
-
-
 def _new_output(name: str, source: Path, force: bool) -> Path:
     out = Path(name)
     if out.exists() and out.resolve() == source.resolve():
         raise UsageError("OUT must differ from IN (use `huesign pdf extend` to update in place)")
-    if out.exists() and not force:
-        raise UsageError(f"{out} exists; use --force to overwrite it")
-    return out
+    return writable(out, force=force)
 
 
 def _rect(text: str) -> tuple[float, float, float, float]:
@@ -149,23 +123,6 @@ def _rect(text: str) -> tuple[float, float, float, float]:
     if len(values) != 4:
         raise UsageError(f"--rect {text!r} is not four numbers X1,Y1,X2,Y2")
     return values[0], values[1], values[2], values[3]
-
-
-def _certificates(paths: list[str]) -> list[Certificate]:
-    found: list[Certificate] = []
-    for name in paths:
-        try:
-            found.extend(load_certificates_file(name))
-        except CertificateError as exc:
-            raise UsageError(f"{name}: {exc}") from exc
-    if paths and not found:
-        raise UsageError("no certificate found in the --trust files")
-    return found
-
-
-def _trust(paths: list[str]) -> TrustStore:
-    found = _certificates(paths)
-    return TrustStore.from_certificates(found) if found else TrustStore.vietnam()
 
 
 def _appearance(args: argparse.Namespace) -> StampAppearance | None:
@@ -187,17 +144,15 @@ def _appearance(args: argparse.Namespace) -> StampAppearance | None:
 
 
 def _sign(args: argparse.Namespace) -> int:
-    source = _input_file(args.input)
+    source = input_file(args.input)
     out = _new_output(args.output, source, args.force)
     level = _LEVELS[args.level]
     if level is not PAdESLevel.B_B and not args.tsa:
         raise UsageError(f"level {level.value} needs a timestamp authority: add --tsa URL")
     appearance = _appearance(args)
-    password = read_password(args.password, args.password_file)
-    signer = KeySigner.load_pkcs12(args.p12, password)
-    extra = _certificates(args.trust)
-    trust = TrustStore.from_certificates(extra) if extra else None
-    with HTTPFetcher() as fetcher:
+    signer = pkcs12_signer(args)
+    trust = extra_trust(args.trust)
+    with online_revocation() as revocation:
         try:
             sign_pdf(
                 source,
@@ -205,7 +160,7 @@ def _sign(args: argparse.Namespace) -> int:
                 output=out,
                 level=level,
                 timestamp=args.tsa,
-                revocation=RevocationSource(fetcher=fetcher),
+                revocation=revocation,
                 trust=trust,
                 field=args.field,
                 appearance=appearance,
@@ -218,59 +173,38 @@ def _sign(args: argparse.Namespace) -> int:
     return 0
 
 
-def _at(text: str | None) -> dt.datetime | None:
-    if not text:
-        return None
-    try:
-        at = dt.datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise UsageError(f"--at {text!r} is not an ISO 8601 time") from exc
-    if at.tzinfo is None:
-        raise UsageError("--at needs a UTC offset, e.g. 2026-01-31T08:00:00+07:00")
-    return at
-
-
 def _verify(args: argparse.Namespace) -> int:
-    source = _input_file(args.file)
-    at = _at(args.at)
-    trust = _trust(args.trust)
-    policy = ValidationPolicy(revocation_mode=_MODES[args.revocation])
-    with HTTPFetcher() as fetcher:
+    source = input_file(args.file)
+    at = validation_time(args.at)
+    trust = trust_store(args.trust)
+    with online_revocation() as revocation:
         report = verify_pdf(
             source,
             trust=trust,
-            policy=policy,
-            revocation=RevocationSource(fetcher=fetcher),
+            policy=validation_policy(args.revocation),
+            revocation=revocation,
             at=at,
             modifications=_CHANGES[args.changes],
         )
-    if args.json:
-        sys.stdout.write(report.to_json() + "\n")
-    elif args.lang:
-        print(report.summary(lang=args.lang))
-    else:
-        print(report.summary(lang="vi"))
-        print()
-        print(report.summary(lang="en"))
-    return 0 if report.passed else 1
+    return print_report(report, as_json=args.json, lang=args.lang)
 
 
 def _extend(args: argparse.Namespace) -> int:
-    source = _input_file(args.file)
+    source = input_file(args.file)
     out = _new_output(args.out, source, args.force) if args.out else source
     level = _LEVELS[args.level]
     if not args.tsa and level in (PAdESLevel.B_T, PAdESLevel.B_LTA):
         raise UsageError(f"level {level.value} needs a timestamp authority: add --tsa URL")
-    extra = _certificates(args.trust)
-    with HTTPFetcher() as fetcher:
+    trust = extra_trust(args.trust)
+    with online_revocation() as revocation:
         try:
             extend_pdf(
                 source,
                 level=level,
                 timestamp=args.tsa,
-                revocation=RevocationSource(fetcher=fetcher),
+                revocation=revocation,
                 output=out,
-                trust=TrustStore.from_certificates(extra) if extra else None,
+                trust=trust,
             )
         except ValueError as exc:
             raise UsageError(str(exc)) from exc

@@ -5,11 +5,21 @@ from __future__ import annotations
 import argparse
 import base64
 import datetime as dt
-import os
 from pathlib import Path
 
 from asn1crypto import pkcs12 as asn1_pkcs12
 
+from huesign.cli._options import (
+    Subparsers,
+    add_command_group,
+    add_force_option,
+    add_json_option,
+    add_password_options,
+    given_password,
+    read_bounded,
+    writable,
+    write_new_file,
+)
 from huesign.cli._output import (
     UsageError,
     certificate_summary,
@@ -21,7 +31,6 @@ from huesign.cli._output import (
     print_chain,
     print_files,
     print_identity,
-    read_password,
     slug,
 )
 from huesign.errors import CertificateError, KeyLoadError
@@ -48,15 +57,14 @@ _ISSUABLE = ("citizen", "officer", "seal", "tsa", "ocsp")
 _P12_SUFFIXES = {".p12", ".pfx"}
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(subparsers: Subparsers) -> None:
     """Add ``huesign pki`` and its sub-commands."""
-    pki = subparsers.add_parser(
+    commands = add_command_group(
+        subparsers,
         "pki",
-        help="development PKI: create a CA, issue, revoke, CRL, inspect",
+        help_text="development PKI: create a CA, issue, revoke, CRL, inspect",
         description="A development PKI for tests, sandboxes and demos (never a production CA).",
     )
-    commands = pki.add_subparsers(title="pki commands", dest="pki_command", metavar="COMMAND")
-    commands.required = True
 
     init = commands.add_parser("init", help="create a development CA in a directory")
     init.add_argument("directory", metavar="DIR", help="directory to create the CA in")
@@ -96,13 +104,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     issue.add_argument(
         "--out", metavar="OUTDIR", default=".", help="output directory (default: current)"
     )
-    issue.add_argument("--force", action="store_true", help="overwrite files that already exist")
+    add_force_option(issue, help_text="overwrite files that already exist")
     issue.add_argument(
         "--allow-long-names",
         action="store_true",
         help="issue names longer than RFC 5280 allows (as some real certificates do)",
     )
-    _add_password(issue, what="protects the key file and the .p12 (default: no password)")
+    add_password_options(
+        issue, what="password that protects the key file and the .p12 (default: no password)"
+    )
     _add_json(issue)
     issue.set_defaults(handler=_issue)
 
@@ -134,25 +144,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "inspect", help="show the identity and chain in a PEM, DER, P7B or P12 file"
     )
     inspect.add_argument("file", metavar="FILE", help="certificate, bundle or PKCS#12 file")
-    _add_password(inspect, what="of a PKCS#12 file (default: empty)")
+    add_password_options(inspect, what="password of a PKCS#12 file (default: empty)")
     _add_json(inspect)
     inspect.set_defaults(handler=_inspect)
 
 
 def _add_json(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
-
-
-def _add_password(parser: argparse.ArgumentParser, *, what: str) -> None:
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument(
-        "--password", metavar="P", help=f"password that {what}; also $HUESIGN_P12_PASSWORD"
-    )
-    group.add_argument(
-        "--password-file",
-        metavar="FILE",
-        help="read the password from FILE (safer: --password shows in the process list)",
-    )
+    add_json_option(parser, help_text="print one JSON object")
 
 
 # -- helpers --------------------------------------------------------------------------------
@@ -166,17 +164,6 @@ def _load_ca(directory: str) -> DevelopmentCA:
             f"create one with: huesign pki init {path}"
         )
     return DevelopmentCA.load(path)
-
-
-def _write(path: Path, data: bytes, *, secret: bool = False, force: bool = False) -> str:
-    flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if force else os.O_EXCL)
-    try:
-        fd = os.open(path, flags, 0o600 if secret else 0o644)
-    except FileExistsError as exc:
-        raise UsageError(f"{path} already exists (use --force to overwrite)") from exc
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-    return str(path)
 
 
 def _identifiers(args: argparse.Namespace) -> list[Identifier]:
@@ -248,19 +235,21 @@ def save_issued(
     """
     secret = password or None
     return {
-        "certificate": _write(directory / f"{stem}.pem", issued.certificate.to_pem(), force=force),
-        "key": _write(
+        "certificate": write_new_file(
+            directory / f"{stem}.pem", issued.certificate.to_pem(), force=force
+        ),
+        "key": write_new_file(
             directory / f"{stem}-key.pem",
             issued.key.to_pem(password=secret),
             secret=True,
             force=force,
         ),
-        "chain": _write(
+        "chain": write_new_file(
             directory / f"{stem}-chain.pem",
             b"".join(c.to_pem() for c in issued.full_chain),
             force=force,
         ),
-        "pkcs12": _write(
+        "pkcs12": write_new_file(
             directory / f"{stem}.p12",
             issued.to_pkcs12(
                 password=secret, friendly_name=issued.certificate.identity.common_name or stem
@@ -285,15 +274,13 @@ def _issue(args: argparse.Namespace) -> int:
         country="VN",
         email=args.email,
     )
-    password = read_password(args.password, args.password_file)
+    password = given_password(args)
     out = Path(args.out)
     if not out.is_dir():
         raise UsageError(f"--out {out}: not a directory")
     stem = slug(args.name, default=profile.value)
-    if not args.force:
-        for suffix in (".pem", "-key.pem", "-chain.pem", ".p12"):
-            if (out / f"{stem}{suffix}").exists():
-                raise UsageError(f"{out / (stem + suffix)} already exists (use --force)")
+    for suffix in (".pem", "-key.pem", "-chain.pem", ".p12"):
+        writable(out / f"{stem}{suffix}", force=args.force)
     ca = _load_ca(args.ca)
     try:
         issued = ca.issue(
@@ -370,7 +357,7 @@ def _crl(args: argparse.Namespace) -> int:
     default_name = "root.crl" if args.root else "intermediate.crl"
     out = Path(args.out) if args.out else Path(args.ca) / default_name
     data = der if args.format == "der" else _pem("X509 CRL", der)
-    _write(out, data, force=True)
+    write_new_file(out, data, force=True)
     if args.json:
         dump_json({"file": str(out), "format": args.format, "root": args.root, "size": len(data)})
         return 0
@@ -388,11 +375,7 @@ def _pem(label: str, der: bytes) -> bytes:
 
 
 def _read_bounded(path: Path) -> bytes:
-    with path.open("rb") as fh:
-        data = fh.read(MAX_CERTIFICATE_FILE_SIZE + 1)
-    if len(data) > MAX_CERTIFICATE_FILE_SIZE:
-        raise CertificateError(f"{path} is larger than {MAX_CERTIFICATE_FILE_SIZE} bytes")
-    return data
+    return read_bounded(path, MAX_CERTIFICATE_FILE_SIZE, error=CertificateError)
 
 
 def _read_certificates(path: Path) -> tuple[Certificate, ...]:
@@ -405,7 +388,7 @@ def _read_certificates(path: Path) -> tuple[Certificate, ...]:
 def _inspect(args: argparse.Namespace) -> int:
     path = Path(args.file)
     data = _read_bounded(path)
-    password = read_password(args.password, args.password_file)
+    password = given_password(args)
     key: PrivateKey | None = None
     if path.suffix.lower() in _P12_SUFFIXES:
         fmt, certs, key = "pkcs12", *_from_pkcs12(path, data, password)

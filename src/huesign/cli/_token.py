@@ -11,10 +11,12 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from huesign.cli._options import Subparsers, add_command_group, add_json_option
 from huesign.cli._output import (
     UsageError,
     certificate_summary,
     dump_json,
+    labelled_line,
     print_certificate,
     print_identity,
     read_password,
@@ -44,15 +46,15 @@ MODULE_CANDIDATES = (
 _SIGNING_MECHANISMS = ("RSA_PKCS", "RSA_PKCS_PSS", "ECDSA", "EDDSA")
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(subparsers: Subparsers) -> None:
     """Add ``huesign token`` and its sub-commands."""
-    token = subparsers.add_parser(
+    commands = add_command_group(
+        subparsers,
         "token",
-        help="USB tokens and HSMs (PKCS#11): list, diagnose",
+        help_text="USB tokens and HSMs (PKCS#11): list, diagnose",
         description="Inspect PKCS#11 tokens (thiết bị ký số USB token).",
+        metavar="CMD",
     )
-    commands = token.add_subparsers(title="token commands", dest="token_command", metavar="CMD")
-    commands.required = True
 
     listing = commands.add_parser("list", help="list slots and tokens of PKCS#11 modules")
     listing.add_argument(
@@ -60,7 +62,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="PATH",
         help=f"the PKCS#11 module (default: ${ENV_MODULE}, else OpenSC and SoftHSM2 if found)",
     )
-    listing.add_argument("--json", action="store_true", help="print JSON")
+    add_json_option(listing)
     listing.set_defaults(handler=_list)
 
     doctor = commands.add_parser(
@@ -73,7 +75,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     doctor.add_argument("--token", metavar="LABEL", help="the token label")
     doctor.add_argument("--serial", metavar="SERIAL", help="the token serial number")
     doctor.add_argument("--pin-file", metavar="FILE", help="a file holding the user PIN")
-    doctor.add_argument("--json", action="store_true", help="print JSON")
+    add_json_option(doctor)
     doctor.set_defaults(handler=_doctor)
 
 
@@ -114,8 +116,8 @@ def _token_json(info: TokenInfo) -> dict[str, object]:
     }
 
 
-def _line(label: str, value: object, indent: int = 2) -> None:
-    print(f"{' ' * indent}{label + ':':<34} {value}")
+def _line(label: str, value: object) -> None:
+    print(labelled_line(label, value, indent=2, width=36))
 
 
 def _print_token(info: TokenInfo) -> None:
