@@ -276,22 +276,10 @@ def softhsm_tokens(
             ("citizen-rsa", rsa_citizen.key, rsa_citizen.certificate),
         ],
     )
-    mixed = made["mixed"]
     # The module is loaded now: the remaining objects go in through the same process.
-    objects = softhsm._import_objects(
-        mixed.module_path,
-        mixed.config_path,
-        mixed.label,
-        mixed.user_pin,
+    made["mixed"] = softhsm.import_into_token(
+        made["mixed"],
         [("stray", stray.key, lost.certificate), ("expired", expired.key, expired.certificate)],
-    )
-    made["mixed"] = softhsm.SoftHSMToken(
-        module_path=mixed.module_path,
-        config_path=mixed.config_path,
-        label=mixed.label,
-        user_pin=mixed.user_pin,
-        so_pin=mixed.so_pin,
-        objects=objects,
     )
     return made
 
