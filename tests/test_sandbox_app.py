@@ -8,9 +8,26 @@ import datetime as dt
 import httpx
 import pytest
 
-from huesign.client import AsyncPortalClient, Dossier, DossierState
-from huesign.pki import Certificate, DevelopmentCA
-from huesign.sandbox import RunningSandbox, create_sandbox_app, sandbox_parts
+from huesign.client import (
+    AsyncPortalClient,
+    CSCClient,
+    CSCSigner,
+    Dossier,
+    DossierState,
+    PortalClient,
+    SP769Client,
+    SP769Signer,
+)
+from huesign.pki import (
+    Certificate,
+    DevelopmentCA,
+    RevocationMode,
+    TrustStore,
+    ValidationPolicy,
+    sign_cms,
+    verify_cms,
+)
+from huesign.sandbox import RunningSandbox, create_sandbox_app, sandbox_parts, serve_sandbox
 
 
 def test_every_response_carries_a_request_id(sandbox: RunningSandbox) -> None:
@@ -115,3 +132,122 @@ def test_the_sandbox_clock_dates_dossiers_and_appointments(huesign_pki: Developm
     assert created.created_at == friday
     assert received.state is DossierState.RECEIVED
     assert received.appointment == dt.date(2026, 1, 5)  # one working day after a Friday
+
+
+# --- provisioned citizens ---------------------------------------------------------------------
+
+
+def test_a_provisioned_citizen_has_a_certificate_from_the_sandbox_ca(
+    sandbox: RunningSandbox,
+) -> None:
+    citizen = sandbox.add_citizen(name="Phan Thị Mai", cccd="046196004321")
+    identity = citizen.issued.certificate.identity
+    assert identity.common_name == "Phan Thị Mai"
+    assert identity.cccd == "046196004321"
+    assert identity.province == "Thành phố Huế"
+    assert citizen.issued.certificate.is_issued_by(sandbox.ca.intermediate)
+    assert citizen in sandbox.citizens
+
+
+def test_a_provisioned_citizen_uses_the_portal_with_her_own_token(
+    sandbox: RunningSandbox,
+) -> None:
+    citizen = sandbox.add_citizen(name="Phan Thị Mai", cccd="046196004322")
+    with PortalClient(base_url=sandbox.portal_url, token=citizen.token) as portal:
+        dossier = portal.dossiers.create(procedure_code="1.004873")
+        assert [d.id for d in portal.dossiers.list()] == [dossier.id]
+
+
+def test_a_provisioned_citizen_signs_through_the_csc_provider(sandbox: RunningSandbox) -> None:
+    citizen = sandbox.add_citizen(name="Phan Thị Mai", cccd="046196004323")
+    account = citizen.credential
+    with CSCClient(sandbox.signing_url) as csc:
+        csc.login(account.user_id, account.password)
+        assert csc.list_credentials() == (account.credential_id,)
+        signer = CSCSigner.connect(csc, account.credential_id, pin=account.pin)
+        signature = sign_cms(b"to khai", signer)
+    report = verify_cms(
+        signature,
+        b"to khai",
+        trust=TrustStore.from_certificates(
+            [sandbox.ca.root], intermediates=[sandbox.ca.intermediate]
+        ),
+        policy=ValidationPolicy(revocation_mode=RevocationMode.SOFT_FAIL),
+    )
+    assert report.passed, report.summary("en")
+    assert report.signer is not None
+    assert report.signer.cccd == "046196004323"
+    shown = sandbox.signing.confirmations[-1]
+    assert (shown.user_id, shown.protocol) == ("046196004323", "csc")
+
+
+def test_a_provisioned_citizen_is_known_to_the_sp769_service(sandbox: RunningSandbox) -> None:
+    citizen = sandbox.add_citizen(name="Phan Thị Mai", cccd="046196004324")
+    signing = sandbox.signing
+    with SP769Client(
+        sandbox.signing_url + "/sp769", sp_id=signing.sp_id, sp_password=signing.sp_password
+    ) as sp:
+        signer = SP769Signer.connect(sp, citizen.credential.user_id, poll_interval=0.01)
+    assert signer.certificate == citizen.issued.certificate
+
+
+def test_adding_a_cccd_again_keeps_the_certificate_and_gives_a_new_token(
+    sandbox: RunningSandbox,
+) -> None:
+    first = sandbox.add_citizen(name="Phan Thị Mai", cccd="046196004325")
+    again = sandbox.add_citizen(name="Phan Thị Mai", cccd="046196004325")
+    assert again.issued.certificate == first.issued.certificate
+    assert again.token != first.token
+    with pytest.raises(ValueError, match="another test citizen"):
+        sandbox.add_citizen(name="Someone Else", cccd="046196004325")
+
+
+@pytest.mark.parametrize(
+    ("name", "cccd"), [("Phan Thị Mai", "04619600432"), ("", "046196004326"), ("x" * 101, "0")]
+)
+def test_a_citizen_needs_a_twelve_digit_cccd_and_a_name(
+    sandbox: RunningSandbox, name: str, cccd: str
+) -> None:
+    with pytest.raises(ValueError, match=r"CCCD|name"):
+        sandbox.add_citizen(name=name, cccd=cccd)
+
+
+def test_the_admin_endpoint_provisions_a_citizen_over_http(sandbox: RunningSandbox) -> None:
+    response = httpx.post(
+        sandbox.base_url + "/sandbox/citizens",
+        json={"cccd": "046196004327", "name": "Phan Thị Mai"},
+        headers={"Authorization": f"Bearer {sandbox.credentials.admin_token}"},
+    )
+    assert response.status_code == 201
+    body = response.json()
+    assert body["subject"] == "CCCD:046196004327"
+    assert body["credential_id"] == "cred-046196004327"
+    assert body["user_id"] == "046196004327"
+    certificate = Certificate.from_pem(body["certificate"].encode())
+    assert certificate.identity.common_name == "Phan Thị Mai"
+
+
+def test_the_admin_endpoint_refuses_a_cccd_taken_by_another_name(sandbox: RunningSandbox) -> None:
+    sandbox.add_citizen(name="Phan Thị Mai", cccd="046196004328")
+    response = httpx.post(
+        sandbox.base_url + "/sandbox/citizens",
+        json={"cccd": "046196004328", "name": "Võ Văn Kiệt"},
+        headers={"Authorization": f"Bearer {sandbox.credentials.admin_token}"},
+    )
+    assert response.status_code == 409
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_serve_sandbox_provisions_the_citizens_it_is_given(huesign_pki: DevelopmentCA) -> None:
+    with serve_sandbox(citizens={"046301000777": "Ngô Bảo Châu"}) as running:
+        names = {c.cccd: c.name for c in running.citizens}
+        ids = running.signing.by_user("046301000777")
+    assert names == {"046190001234": "Nguyễn Thị Hương Giang", "046301000777": "Ngô Bảo Châu"}
+    assert [c.credential_id for c in ids] == ["cred-046301000777"]
+
+
+def test_a_citizens_token_is_not_shown_in_its_repr(sandbox: RunningSandbox) -> None:
+    citizen = sandbox.citizens[0]
+    assert citizen.token == sandbox.credentials.citizen_token
+    assert citizen.token not in repr(citizen)
+    assert citizen.name in repr(citizen)

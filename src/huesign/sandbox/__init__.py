@@ -1,7 +1,7 @@
 """huesign.sandbox (see the package documentation)."""
 
 from huesign.sandbox._common import Credentials
-from huesign.sandbox.app import SandboxParts, create_sandbox_app, sandbox_parts
+from huesign.sandbox.app import SandboxCitizen, SandboxParts, create_sandbox_app, sandbox_parts
 from huesign.sandbox.pki_services import (
     MAX_PKI_REQUEST_SIZE,
     bind_loopback,
@@ -26,6 +26,7 @@ __all__ = [
     "Credentials",
     "RunningSandbox",
     "RunningSigningSandbox",
+    "SandboxCitizen",
     "SandboxConfirmation",
     "SandboxCredential",
     "SandboxParts",

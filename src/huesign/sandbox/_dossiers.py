@@ -14,6 +14,7 @@ import json
 import os
 import tempfile
 
+import attrs
 from fpdf import FPDF
 
 from huesign.client.models import (
@@ -23,8 +24,12 @@ from huesign.client.models import (
     FormVerdict,
     ProcedureSummary,
 )
+from huesign.errors import FormError, FormValidationError
 from huesign.forms.catalogue import Catalogue
+from huesign.forms.dossier import open_dossier
 from huesign.forms.procedure import Procedure
+from huesign.forms.render import SUBMISSION_FILE_NAME
+from huesign.forms.submission import Submission
 from huesign.pki.cms import verify_cms
 from huesign.pki.fonts import FontWeight, font_bytes
 from huesign.pki.pades import sign_pdf
@@ -59,6 +64,14 @@ def _verdict(report: ValidationReport) -> FormVerdict:
     )
 
 
+def _trust_of(state: SandboxState) -> tuple[TrustStore, ValidationPolicy, RevocationSource]:
+    ca = state.ca
+    trust = TrustStore.from_certificates([ca.root], intermediates=[ca.intermediate])
+    policy = ValidationPolicy(revocation_mode=RevocationMode.OFFLINE)
+    revocation = RevocationSource(RevocationData(crls=(ca.crl("issuing"), ca.crl("root"))))
+    return trust, policy, revocation
+
+
 def verify_signed_form(
     state: SandboxState, document: bytes, signature: bytes | None
 ) -> FormVerdict:
@@ -67,10 +80,7 @@ def verify_signed_form(
 
     Revocation is checked offline against the CA's current CRLs.
     """
-    ca = state.ca
-    trust = TrustStore.from_certificates([ca.root], intermediates=[ca.intermediate])
-    policy = ValidationPolicy(revocation_mode=RevocationMode.OFFLINE)
-    revocation = RevocationSource(RevocationData(crls=(ca.crl("issuing"), ca.crl("root"))))
+    trust, policy, revocation = _trust_of(state)
     if signature is None:
         pdf_report = verify_pdf(document, trust=trust, policy=policy, revocation=revocation)
         if not pdf_report.signatures:
@@ -86,6 +96,97 @@ def verify_signed_form(
     return _verdict(
         verify_cms(signature, document, trust=trust, policy=policy, revocation=revocation)
     )
+
+
+@attrs.frozen(kw_only=True)
+class FormCheck:
+    """What the portal found in a signed form.
+
+    Attributes:
+        verdict: the signature's verdict.
+        fee: the fee computed from the form's data (``None`` when the form was refused).
+        problems: why the form's data was refused (empty when it was accepted).
+    """
+
+    verdict: FormVerdict
+    fee: int | None = None
+    problems: tuple[str, ...] = ()
+
+
+def _base_fee_unknown(procedure: Procedure) -> bool:
+    # Every fee depends on the data (an online or in-person fee, say): without data the
+    # portal cannot tell what to charge.
+    return bool(procedure.fees) and all(fee.when is not None for fee in procedure.fees)
+
+
+def _without_data(verdict: FormVerdict, procedure: Procedure) -> FormCheck:
+    if _base_fee_unknown(procedure):
+        return FormCheck(
+            verdict=verdict,
+            problems=(
+                f"the form carries no submission data, and the fee of procedure "
+                f"{procedure.code} depends on it",
+            ),
+        )
+    return FormCheck(verdict=verdict, fee=procedure.fee_for({}))
+
+
+def _json_data(verdict: FormVerdict, procedure: Procedure, document: bytes) -> FormCheck:
+    try:
+        embedded = Submission.from_json(document)
+    except (FormError, ValueError) as exc:
+        return FormCheck(verdict=verdict, problems=(f"the document is not a submission ({exc})",))
+    if (embedded.procedure_code, embedded.procedure_version) != (
+        procedure.code,
+        procedure.version,
+    ):
+        return FormCheck(
+            verdict=verdict,
+            problems=(
+                f"the data is for procedure {embedded.procedure_code} version "
+                f"{embedded.procedure_version}, not {procedure.code} version {procedure.version}",
+            ),
+        )
+    try:
+        clean = embedded.validate(procedure)
+    except FormValidationError as exc:
+        return FormCheck(
+            verdict=verdict,
+            problems=tuple(f"the data does not validate: {e.path}: {e.code}" for e in exc.errors),
+        )
+    return FormCheck(verdict=verdict, fee=procedure.fee_for(clean.values))
+
+
+def check_signed_form(
+    state: SandboxState, procedure: Procedure, document: bytes, signature: bytes | None
+) -> FormCheck:
+    """Verify a signed form (:func:`verify_signed_form`), then read its data and the fee.
+
+    A PAdES form's data is the ``submission.json`` it embeds (read with
+    :func:`~huesign.forms.open_dossier`, which refuses data no signature covers); a detached
+    CMS signature's data is the signed document itself when that is a JSON submission.  The
+    data must be for ``procedure`` and validate against it; the fee is computed from it.  A
+    form without data keeps the procedure's base fee (the fees that apply whatever the
+    data), and is refused when every fee of the procedure depends on the data.
+    """
+    verdict = verify_signed_form(state, document, signature)
+    if not verdict.passed:
+        return FormCheck(verdict=verdict)
+    if signature is not None:
+        if document.lstrip()[:1] == b"{":
+            return _json_data(verdict, procedure, document)
+        return _without_data(verdict, procedure)
+    trust, policy, revocation = _trust_of(state)
+    opened = open_dossier(
+        document, trust=trust, policy=policy, revocation=revocation, procedure=procedure
+    )
+    if opened.accepted and opened.submission is not None:
+        return FormCheck(verdict=verdict, fee=procedure.fee_for(opened.submission.values))
+    if opened.sha256 is None and any(
+        f"embeds no {SUBMISSION_FILE_NAME}" in reason for reason in opened.reasons
+    ):
+        return _without_data(verdict, procedure)
+    return FormCheck(verdict=verdict, problems=opened.reasons or ("the form was refused",))
 
 
 def _result_pdf(state: SandboxState, dossier: Dossier, procedure: Procedure | None) -> bytes:

@@ -8,8 +8,11 @@ supplement, reject, issue the result.
 
 Every signed form is verified with :mod:`huesign.pki` against the development CA's trust (and
 its CRLs, offline) before it is accepted; an unsigned, tampered or wrongly-signed form is
-refused with a problem that says why.  The agency's result is a PDF signed with the
-development CA's agency seal.
+refused with a problem that says why.  The form's data (the submission a PAdES form embeds,
+or a JSON submission under a detached signature) must validate against the dossier's
+procedure, and the dossier's fee is computed from it when the form is attached.  Dossiers are
+listed oldest first: by creation time, then by id (ids sort in creation order).  The
+agency's result is a PDF signed with the development CA's agency seal.
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ from huesign.sandbox._dossiers import (
     MAX_NOTE,
     advance_dossiers,
     as_bytes,
+    check_signed_form,
     form_passed,
     issue_result,
     load_dossier,
@@ -177,7 +181,8 @@ def portal_routes(state: SandboxState, catalogue: Catalogue) -> list[Route]:
             now = state.now()
             count = tx.one("SELECT COUNT(*) FROM dossiers")
             number = int(str(count[0] if count else 0)) + 1
-            dossier_id = "dos_" + uuid.uuid4().hex
+            # Ids sort in creation order (the list's tie-break for one created_at second).
+            dossier_id = f"dos_{number:010d}{uuid.uuid4().hex[:16]}"
             tx.execute(
                 f"INSERT INTO dossiers ({COLUMNS})"  # noqa: S608
                 " VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, NULL, NULL, '')",
@@ -305,8 +310,18 @@ def portal_routes(state: SandboxState, catalogue: Catalogue) -> list[Route]:
         document = _b64(data, "document", required=True) or b""
         signature = _b64(data, "signature", required=False)
         with state.store.transaction() as tx:
-            require(load_row(tx, dossier_id, principal), _SUBMITTABLE, "changed")
-        verdict = await run_in_threadpool(verify_signed_form, state, document, signature)
+            current = load_row(tx, dossier_id, principal)
+            require(current, _SUBMITTABLE, "changed")
+        procedure = catalogue.get(str(current[3]))
+        if procedure is None:
+            raise Problem(
+                409,
+                "Unknown procedure",
+                f"procedure {current[3]} is no longer in the catalogue",
+                code="procedure_not_found",
+            )
+        check = await run_in_threadpool(check_signed_form, state, procedure, document, signature)
+        verdict = check.verdict
         if not verdict.passed:
             raise Problem(
                 422,
@@ -315,10 +330,27 @@ def portal_routes(state: SandboxState, catalogue: Catalogue) -> list[Route]:
                 code="signature_invalid",
                 extra={"verdict": to_json_dict(verdict)},
             )
+        if check.problems or check.fee is None:
+            reasons = list(check.problems) or ["the form's data was not accepted"]
+            raise Problem(
+                422,
+                "Form data not accepted",
+                "; ".join(reasons)[:MAX_NOTE],
+                code="form_data_invalid",
+                extra={"verdict": to_json_dict(verdict), "reasons": reasons[:50]},
+            )
+        fee = check.fee
 
         def run(tx: Transaction) -> tuple[int, object]:
             row = load_row(tx, dossier_id, principal)
             require(row, _SUBMITTABLE, "changed")
+            if bool(row[6]) and int(str(row[5])) != fee:
+                raise Problem(
+                    409,
+                    "Fee already paid",
+                    f"the fee of {row[5]} VND is paid; this form's fee would be {fee} VND",
+                    code="fee_paid",
+                )
             tx.execute(
                 "DELETE FROM documents WHERE dossier_id = ? AND name = 'form'", (dossier_id,)
             )
@@ -336,8 +368,8 @@ def portal_routes(state: SandboxState, catalogue: Catalogue) -> list[Route]:
                 ),
             )
             tx.execute(
-                "UPDATE dossiers SET form_verdict = ?, updated_at = ? WHERE id = ?",
-                (json.dumps(to_json_dict(verdict)), iso(state.now()), dossier_id),
+                "UPDATE dossiers SET form_verdict = ?, fee = ?, updated_at = ? WHERE id = ?",
+                (json.dumps(to_json_dict(verdict)), fee, iso(state.now()), dossier_id),
             )
             return 200, to_json_dict(load_dossier(tx, load_row(tx, dossier_id, principal)))
 

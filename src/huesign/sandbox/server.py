@@ -8,6 +8,10 @@ duration of a ``with`` block::
     with serve_sandbox() as sandbox:
         portal = PortalClient(base_url=sandbox.portal_url,
                               token=sandbox.credentials.citizen_token)
+
+More test citizens come from ``serve_sandbox(citizens={cccd: name})`` or
+:meth:`RunningSandbox.add_citizen`: each gets a certificate from the sandbox CA, a portal
+bearer token and a remote-signing account at the provider mounted under ``/signing``.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import datetime as dt
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 
 import attrs
@@ -25,8 +29,9 @@ import uvicorn
 from huesign.pki.algorithms import KeyAlgorithm
 from huesign.pki.devca import DevelopmentCA
 from huesign.sandbox._common import Credentials, utcnow
-from huesign.sandbox.app import SandboxParts, create_sandbox_app, sandbox_parts
+from huesign.sandbox.app import SandboxCitizen, SandboxParts, create_sandbox_app, sandbox_parts
 from huesign.sandbox.pki_services import bind_loopback
+from huesign.sandbox.signing import SigningSandboxState
 from huesign.sandbox.store import open_store
 
 __all__ = ["RunningSandbox", "serve_sandbox"]
@@ -71,6 +76,26 @@ class RunningSandbox:
         """The development CA."""
         return self.parts.ca
 
+    @property
+    def signing(self) -> SigningSandboxState:
+        """The remote-signing provider's live state: the confirmations it showed citizens
+        (``confirmations[-1].verification_code``), OTPs, and its service accounts
+        (``sp_id``/``sp_password`` for sp769, ``client_id``/``client_secret`` for CSC)."""
+        return self.parts.signing
+
+    @property
+    def citizens(self) -> tuple[SandboxCitizen, ...]:
+        """The provisioned test citizens, the built-in one (CCCD 046190001234) first."""
+        return self.parts.citizens
+
+    def add_citizen(
+        self, *, name: str, cccd: str, province: str = "Thành phố Huế"
+    ) -> SandboxCitizen:
+        """Provision a test citizen while the sandbox runs (see
+        :meth:`~huesign.sandbox.SandboxParts.add_citizen`): certificate, bearer token and
+        remote-signing account."""
+        return self.parts.add_citizen(name=name, cccd=cccd, province=province)
+
 
 @contextmanager
 def serve_sandbox(
@@ -82,6 +107,7 @@ def serve_sandbox(
     credentials: Credentials | None = None,
     clock: Callable[[], dt.datetime] = utcnow,
     max_upload_size: int = 20 << 20,
+    citizens: Mapping[str, str] | None = None,
 ) -> Iterator[RunningSandbox]:
     """Serve a sandbox on 127.0.0.1 in a background thread until the block ends.
 
@@ -93,6 +119,12 @@ def serve_sandbox(
         credentials: the test credentials; default: fresh random ones.
         clock: the sandbox clock.
         max_upload_size: the largest attachment accepted, in bytes.
+        citizens: more test citizens to provision, full name by CCCD
+            (:attr:`RunningSandbox.citizens`).
+
+    Raises:
+        ValueError: a citizen's CCCD or name is not valid.
+        RuntimeError: the server did not start.
     """
     listener = bind_loopback(port) if sock is None else sock
     host, bound = listener.getsockname()[:2]
@@ -113,6 +145,8 @@ def serve_sandbox(
             public_url=base_url,
             max_upload_size=max_upload_size,
         )
+        for cccd, name in (citizens or {}).items():
+            parts.add_citizen(name=name, cccd=cccd)
         config = uvicorn.Config(
             create_sandbox_app(parts),
             log_level="warning",
