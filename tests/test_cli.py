@@ -6,9 +6,6 @@ it is missing, and fails instead when ``HUESIGN_REQUIRE_JUDGES=1``.
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import io
 import json
 import os
 import shutil
@@ -17,7 +14,6 @@ import subprocess
 import sys
 import unicodedata
 from pathlib import Path
-from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding, pkcs7
@@ -325,7 +321,9 @@ def test_revoked_certificate_is_listed_with_its_reason_in_the_crl_openssl_reads(
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert f"SERIAL NUMBER: {cert.serial_number:X}" in result.stdout.upper()
+    # openssl prints the serial's bytes: an odd number of hex digits gets a leading 0.
+    serial = cert.serial_number.to_bytes((cert.serial_number.bit_length() + 7) // 8, "big")
+    assert f"SERIAL NUMBER: {serial.hex().upper()}" in result.stdout.upper()
     assert "Superseded" in result.stdout
 
 
@@ -510,170 +508,7 @@ def test_file_stems_from_vietnamese_names_are_plain_ascii(name: str) -> None:
     assert stem.count("-") == len(name.split()) - 1
 
 
-# -- demo -----------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def demo_report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    # One demo run shared by the tests that read its JSON report and files.
-    work = tmp_path_factory.mktemp("demo") / "work"
-    stdout = io.StringIO()
-    with contextlib.redirect_stdout(stdout):
-        code = main(["demo", "--out", str(work), "--json"])
-    report: dict[str, Any] = json.loads(stdout.getvalue())
-    report["exit_code"] = code
-    return report
-
-
-def test_demo_json_passes_every_step_and_exits_zero(demo_report: dict[str, Any]) -> None:
-    assert demo_report["exit_code"] == 0
-    assert demo_report["ok"] is True
-    steps = [(s["name"], s["status"]) for s in demo_report["steps"]]
-    names = ["pki", "services", "certificate", "chain", "form", "sign", "verify"]
-    assert steps == [(name, "passed") for name in names]
-
-
-def test_demo_json_has_the_documented_keys(demo_report: dict[str, Any]) -> None:
-    expected = {"ok", "work_directory", "steps", "citizen", "certificate", "chain", "procedure"}
-    assert expected | {"signature", "files", "exit_code"} == set(demo_report)
-    assert {"name", "title_vi", "title_en", "status", "seconds", "detail"} == set(
-        demo_report["steps"][0]
-    )
-
-
-def test_demo_citizen_is_a_hue_resident_with_a_vietnamese_name(
-    demo_report: dict[str, Any],
-) -> None:
-    citizen = demo_report["citizen"]
-    assert citizen["common_name"] == "Nguyễn Thị Hoa"
-    assert citizen["identifiers"][0]["type"] == "CCCD"
-    assert citizen["identifiers"][0]["value"].startswith("046")
-    assert len(demo_report["chain"]) == 3
-
-
-def test_demo_signature_verdict_is_total_passed_in_both_languages(
-    demo_report: dict[str, Any],
-) -> None:
-    signature = demo_report["signature"]
-    assert signature["indication"] == "TOTAL_PASSED"
-    assert signature["sub_indication"] is None
-    assert "Nguyễn Thị Hoa" in signature["summary_vi"]
-    assert "Signed by" in signature["summary_en"]
-
-
-def test_demo_fills_the_temporary_residence_form_from_the_catalogue(
-    demo_report: dict[str, Any],
-) -> None:
-    assert demo_report["procedure"]["code"] == "1.004194"
-    form = Path(demo_report["files"]["form"]).read_bytes()
-    assert hashlib.sha256(form).hexdigest() == demo_report["procedure"]["sha256"]
-    values = json.loads(form)["values"]
-    assert values["applicant"]["cccd"] == "046190000123"
-    assert values["applicant"]["phone"] == "+84905123456"  # normalised by validation
-
-
-def test_demo_writes_every_file_it_reports(demo_report: dict[str, Any]) -> None:
-    files = demo_report["files"]
-    assert {"root", "intermediate", "certificate", "key", "pkcs12", "form", "signature"} <= set(
-        files
-    )
-    for path in files.values():
-        assert Path(path).exists(), path
-    assert Path(files["root"]).parent.parent == Path(demo_report["work_directory"])
-
-
-def test_demo_citizen_certificate_verifies_with_openssl(demo_report: dict[str, Any]) -> None:
-    openssl = _judge("openssl")
-    files = demo_report["files"]
-    chain = ["-CAfile", files["root"], "-untrusted", files["intermediate"], "-purpose", "any"]
-    result = subprocess.run(
-        [openssl, "verify", *chain, files["certificate"]],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-
-
-def test_demo_form_signature_verifies_with_openssl_cms(demo_report: dict[str, Any]) -> None:
-    openssl = _judge("openssl")
-    files = demo_report["files"]
-    result = subprocess.run(
-        [
-            openssl,
-            "cms",
-            "-verify",
-            "-binary",
-            "-inform",
-            "DER",
-            "-in",
-            files["signature"],
-            "-content",
-            files["form"],
-            "-CAfile",
-            files["root"],
-            "-purpose",
-            "any",
-            "-out",
-            os.devnull,
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    assert "Verification successful" in result.stderr
-
-
-def test_demo_prints_numbered_steps_and_a_bilingual_summary(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    code, out, _ = _run(capsys, "demo", "--out", tmp_path / "demo")
-    assert code == 0
-    assert "[1/7] Tạo hạ tầng khoá thử nghiệm / Create a development PKI ... đạt / ok" in out
-    assert "Kết quả / Result: ĐẠT / PASSED" in out
-    assert str(tmp_path / "demo") in out
-    assert "SHA-256" in out
-
-
-def test_demo_without_out_keeps_a_fresh_temporary_directory_and_prints_it(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("TMPDIR", str(tmp_path))
-    monkeypatch.setattr("tempfile.tempdir", None)
-    code, out, _ = _run(capsys, "demo", "--json")
-    assert code == 0
-    work = Path(json.loads(out)["work_directory"])
-    assert work.parent == tmp_path
-    assert work.name.startswith("huesign-demo-")
-    assert (work / "ca" / "root.pem").is_file()
-
-
-def test_demo_refuses_a_directory_that_is_not_empty(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    (tmp_path / "keep.txt").write_text("mine", encoding="utf-8")
-    code, out, err = _run(capsys, "demo", "--out", tmp_path)
-    assert code == 2
-    assert "not empty" in err
-    assert out == ""
-    assert [p.name for p in tmp_path.iterdir()] == ["keep.txt"]
-
-
 # -- the installed program ---------------------------------------------------------------
-
-
-def test_installed_console_script_runs_the_demo(tmp_path: Path) -> None:
-    script = Path(sys.executable).with_name("huesign")
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "huesign.cli"]
-    result = subprocess.run(
-        [*command, "demo", "--json", "--out", str(tmp_path / "demo")],
-        capture_output=True,
-        check=False,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr.decode()
-    assert json.loads(result.stdout.decode("utf-8"))["ok"] is True
 
 
 def test_python_dash_m_reports_errors_with_exit_code_and_no_traceback(tmp_path: Path) -> None:
