@@ -30,7 +30,8 @@ from huesign.pki import (
     RevocationSource,
     TrustStore,
 )
-from test_forms_render import CERTIFICATE_BYTES, TODAY, birth_procedure, birth_submission, judge
+from judges import require_program
+from test_forms_render import CERTIFICATE_BYTES, TODAY, birth_procedure, birth_submission
 
 ENTRIES = (
     ASiCEntry(name="dossier.pdf", data=b"%PDF-1.7 pretend", media_type="application/pdf"),
@@ -106,7 +107,7 @@ def test_the_manifest_lists_every_data_file_with_its_sha256(container: bytes) ->
 def test_openssl_verifies_the_cades_signature_over_the_manifest(
     container: bytes, huesign_pki: DevelopmentCA, tmp_path: Path
 ) -> None:
-    openssl = judge("openssl")
+    openssl = require_program("openssl")
     files = read_asic(container)
     (tmp_path / "manifest.xml").write_bytes(files[MANIFEST_NAME])
     (tmp_path / "signature.p7s").write_bytes(files[SIGNATURE_NAME])

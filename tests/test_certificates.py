@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -27,26 +24,12 @@ from huesign.pki import (
     load_certificates,
     load_certificates_file,
 )
+from judges import run_openssl
 
 POLICY = "1.3.6.1.4.1.59999.1.2"
 CDP = "http://127.0.0.1:8700/crl/issuing.crl"
 OCSP = "http://127.0.0.1:8700/ocsp"
 CA_ISSUERS = "http://127.0.0.1:8700/ca/issuing.cer"
-
-
-def _openssl() -> str:
-    path = shutil.which("openssl")
-    if path is None:
-        if os.environ.get("HUESIGN_REQUIRE_JUDGES") == "1":
-            pytest.fail("openssl is required (HUESIGN_REQUIRE_JUDGES=1) but not installed")
-        pytest.skip("openssl is not installed")
-    return path
-
-
-def _run(*args: str, stdin: bytes | None = None) -> bytes:
-    done = subprocess.run(args, input=stdin, capture_output=True, check=False)
-    assert done.returncode == 0, done.stderr.decode(errors="replace")
-    return done.stdout
 
 
 @pytest.fixture(scope="session")
@@ -178,15 +161,15 @@ def test_pkcs7_bundle_gives_every_certificate(
 @pytest.mark.filterwarnings("error")
 def test_openssl_p7b_is_read(root: Certificate, vnpt: Certificate, tmp_path: Path) -> None:
     (tmp_path / "chain.pem").write_bytes(vnpt.to_pem() + root.to_pem())
-    p7b = _run(
-        _openssl(), "crl2pkcs7", "-nocrl", "-certfile", str(tmp_path / "chain.pem"),
+    p7b = run_openssl(
+        "crl2pkcs7", "-nocrl", "-certfile", str(tmp_path / "chain.pem"),
         "-outform", "DER",
     )  # fmt: skip
     assert set(load_certificates(p7b)) == {vnpt, root}
 
 
 def test_p7b_without_certificates_is_an_error() -> None:
-    p7b = _run(_openssl(), "crl2pkcs7", "-nocrl", "-outform", "DER")
+    p7b = run_openssl("crl2pkcs7", "-nocrl", "-outform", "DER")
     with pytest.raises(CertificateError):
         load_certificates(p7b)
 
@@ -195,7 +178,7 @@ def test_openssl_pem_p7b_keeps_file_order(
     root: Certificate, vnpt: Certificate, tmp_path: Path
 ) -> None:
     (tmp_path / "chain.pem").write_bytes(vnpt.to_pem() + root.to_pem())
-    p7b = _run(_openssl(), "crl2pkcs7", "-nocrl", "-certfile", str(tmp_path / "chain.pem"))
+    p7b = run_openssl("crl2pkcs7", "-nocrl", "-certfile", str(tmp_path / "chain.pem"))
     assert load_certificates(b"Bundle from the provider\n" + p7b) == (vnpt, root)
 
 
@@ -276,7 +259,7 @@ def test_non_bytes_is_a_type_error() -> None:
 
 
 def test_fingerprint_matches_openssl(root: Certificate) -> None:
-    out = _run(_openssl(), "x509", "-noout", "-fingerprint", "-sha256", stdin=root.to_pem())
+    out = run_openssl("x509", "-noout", "-fingerprint", "-sha256", stdin=root.to_pem())
     assert out.decode().strip().split("=", 1)[1] == root.sha256_fingerprint
 
 

@@ -7,7 +7,6 @@ it is missing, and fails instead when ``HUESIGN_REQUIRE_JUDGES=1``.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import stat
 import subprocess
@@ -23,20 +22,12 @@ from huesign.cli import main
 from huesign.cli._output import dump_json, identity_summary, slug
 from huesign.pki import Certificate, CitizenIdentity, load_certificates_file
 from huesign.testing.strategies import cccd_numbers, vietnamese_names
+from judges import require_program
 
 NAME = "Trần Văn Phúc"
 CCCD = "046095001234"
 STEM = "tran-van-phuc"
 MST = "0100109106"  # a valid 10-digit tax code (check digit 6)
-
-
-def _judge(program: str) -> str:
-    found = shutil.which(program)
-    if found is None:
-        if os.environ.get("HUESIGN_REQUIRE_JUDGES") == "1":
-            pytest.fail(f"{program} is required here but not installed")
-        pytest.skip(f"{program} is not installed (apt-get install {program})")
-    return found
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str | Path) -> tuple[int, str, str]:
@@ -145,7 +136,7 @@ def test_init_json_names_the_files_it_wrote(
 
 
 def test_issued_certificate_verifies_with_openssl(ca_dir: Path, issued: Path) -> None:
-    openssl = _judge("openssl")
+    openssl = require_program("openssl")
     result = subprocess.run(
         [
             openssl,
@@ -167,7 +158,7 @@ def test_issued_certificate_verifies_with_openssl(ca_dir: Path, issued: Path) ->
 
 
 def test_issued_pkcs12_opens_in_openssl_with_an_empty_password(issued: Path) -> None:
-    openssl = _judge("openssl")
+    openssl = require_program("openssl")
     result = subprocess.run(
         [openssl, "pkcs12", "-info", "-nokeys", "-passin", "pass:", "-in", issued / f"{STEM}.p12"],
         capture_output=True,
@@ -180,7 +171,7 @@ def test_issued_pkcs12_opens_in_openssl_with_an_empty_password(issued: Path) -> 
 def test_issued_pkcs12_with_a_password_opens_only_with_it(
     ca_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    openssl = _judge("openssl")
+    openssl = require_program("openssl")
     code, _, _ = _issue(capsys, ca_dir, tmp_path, "--password", "mật-khẩu", profile="officer")
     assert code == 0
     p12 = tmp_path / f"{STEM}.p12"
@@ -308,7 +299,7 @@ def test_issue_never_echoes_the_password(
 def test_revoked_certificate_is_listed_with_its_reason_in_the_crl_openssl_reads(
     ca_dir: Path, issued: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    openssl = _judge("openssl")
+    openssl = require_program("openssl")
     cert = Certificate.load(issued / f"{STEM}.pem")
     revoke = ("pki", "revoke", "--ca", ca_dir, issued / f"{STEM}.pem", "--reason", "superseded")
     assert _run(capsys, *revoke)[0] == 0
@@ -330,7 +321,7 @@ def test_revoked_certificate_is_listed_with_its_reason_in_the_crl_openssl_reads(
 def test_crl_pem_output_parses_in_openssl_and_defaults_into_the_ca_directory(
     ca_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    openssl = _judge("openssl")
+    openssl = require_program("openssl")
     code, out, _ = _run(capsys, "pki", "crl", "--ca", ca_dir, "--format", "pem", "--json")
     assert code == 0
     written = Path(json.loads(out)["file"])

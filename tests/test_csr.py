@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import doctest
-import os
-import shutil
 import subprocess
 from pathlib import Path
 from types import ModuleType
@@ -26,6 +24,7 @@ from huesign.pki import (
 )
 from huesign.pki import csr as csr_module
 from huesign.testing.strategies import citizen_identities
+from judges import require_program, run_openssl
 
 CITIZEN = CitizenIdentity(
     common_name="Tôn Nữ Thị Diệu Huyền",
@@ -47,15 +46,6 @@ SEAL = CitizenIdentity(
     country="VN",
     email="stp@hue.gov.vn",
 )
-
-
-def _openssl() -> str:
-    path = shutil.which("openssl")
-    if path is None:
-        if os.environ.get("HUESIGN_REQUIRE_JUDGES") == "1":
-            pytest.fail("openssl is required (HUESIGN_REQUIRE_JUDGES=1) but not installed")
-        pytest.skip("openssl is not installed")
-    return path
 
 
 @pytest.fixture(scope="session")
@@ -271,7 +261,7 @@ def test_openssl_verifies_the_request(
     target = tmp_path / "req.pem"
     target.write_bytes(_request(OFFICER, CertificateProfile.OFFICER, keys[algorithm]).to_pem())
     done = subprocess.run(
-        [_openssl(), "req", "-in", str(target), "-verify", "-noout"],
+        [require_program("openssl"), "req", "-in", str(target), "-verify", "-noout"],
         capture_output=True,
         check=False,
     )
@@ -286,8 +276,9 @@ def test_openssl_rejects_a_tampered_request(
     der[-3] ^= 0x01
     target = tmp_path / "req.der"
     target.write_bytes(bytes(der))
+    openssl = require_program("openssl")
     done = subprocess.run(
-        [_openssl(), "req", "-inform", "DER", "-in", str(target), "-verify", "-noout"],
+        [openssl, "req", "-inform", "DER", "-in", str(target), "-verify", "-noout"],
         capture_output=True,
         check=False,
     )
@@ -300,20 +291,9 @@ def test_openssl_reads_each_uid_and_the_vietnamese_name(
 ) -> None:
     target = tmp_path / "req.pem"
     target.write_bytes(citizen_csr.to_pem())
-    out = subprocess.run(
-        [
-            _openssl(),
-            "req",
-            "-in",
-            str(target),
-            "-noout",
-            "-subject",
-            "-nameopt",
-            "utf8,sep_multiline",
-        ],
-        capture_output=True,
-        check=True,
-    ).stdout.decode("utf-8")
+    out = run_openssl(
+        "req", "-in", target, "-noout", "-subject", "-nameopt", "utf8,sep_multiline"
+    ).decode("utf-8")
     assert "CN=Tôn Nữ Thị Diệu Huyền" in out
     assert "UID=CCCD:046190001234" in out
     assert "UID=MST:0101245486" in out
@@ -324,9 +304,7 @@ def test_openssl_sees_the_requested_key_usage(
 ) -> None:
     target = tmp_path / "req.pem"
     target.write_bytes(citizen_csr.to_pem())
-    out = subprocess.run(
-        [_openssl(), "req", "-in", str(target), "-noout", "-text"], capture_output=True, check=True
-    ).stdout.decode()
+    out = run_openssl("req", "-in", target, "-noout", "-text").decode()
     assert "Digital Signature, Non Repudiation" in out
     assert "E-mail Protection" in out
 

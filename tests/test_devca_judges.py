@@ -8,10 +8,7 @@ and timestamps ``openssl ts -verify``.  Without openssl these tests skip, unless
 from __future__ import annotations
 
 import hashlib
-import os
-import shutil
 import subprocess
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -27,24 +24,7 @@ from huesign.pki import (
     KeyAlgorithm,
     RevocationReason,
 )
-
-Run = Callable[..., subprocess.CompletedProcess[str]]
-
-
-@pytest.fixture(scope="session")
-def openssl() -> Run:
-    path = shutil.which("openssl")
-    if path is None:
-        if os.environ.get("HUESIGN_REQUIRE_JUDGES") == "1":
-            pytest.fail("openssl is required (HUESIGN_REQUIRE_JUDGES=1) but not installed")
-        pytest.skip("openssl is not installed: the independent judge is missing")
-
-    def run(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [path, *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=60
-        )
-
-    return run
+from judges import Run
 
 
 def _identity(name: str, cccd: str, **extra: str) -> CitizenIdentity:

@@ -7,8 +7,6 @@ openssl judges what the certificate says, and ``validate_path`` refuses it for s
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 from collections.abc import Iterable
 from pathlib import Path
@@ -31,6 +29,7 @@ from huesign.pki import (
     TrustStore,
     validate_path,
 )
+from judges import require_program
 
 ENCRYPTION_ONLY = frozenset({KeyUsage.KEY_ENCIPHERMENT, KeyUsage.DATA_ENCIPHERMENT})
 TIME_STAMPING = "1.3.6.1.5.5.7.3.8"
@@ -161,11 +160,7 @@ def test_every_allowed_key_usage_set_reads_back_from_the_certificate(
 
 
 def test_openssl_reads_the_replaced_key_usage(ca: DevelopmentCA, tmp_path: Path) -> None:
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        if os.environ.get("HUESIGN_REQUIRE_JUDGES") == "1":
-            pytest.fail("openssl is required (HUESIGN_REQUIRE_JUDGES=1) but not installed")
-        pytest.skip("openssl is not installed: the independent judge is missing")
+    openssl = require_program("openssl")
     issued = ca.issue(_person(), key_usage=ENCRYPTION_ONLY, extended_key_usage=[TIME_STAMPING])
     pem = tmp_path / "encryption.pem"
     pem.write_bytes(issued.certificate.to_pem())

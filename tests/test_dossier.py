@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import io
-import subprocess
 from pathlib import Path
 
 import attrs
@@ -42,12 +41,12 @@ from huesign.pki.pdfobjects import Name, PDFDict, PDFStream, PDFString, Ref
 from huesign.pki.pdfreader import PDFReader
 from huesign.pki.pdfwriter import IncrementalWriter
 from huesign.pki.stamp import FieldPlacement, StampAppearance
+from judges import nss_db, pdfsig
 from test_forms_render import (
     CERTIFICATE_BYTES,
     TODAY,
     birth_procedure,
     birth_submission,
-    judge,
 )
 
 
@@ -117,21 +116,11 @@ def test_the_signer_is_reported(
 def test_pdfsig_accepts_the_signature_over_the_whole_document(
     dossier: Dossier, huesign_pki: DevelopmentCA, tmp_path: Path
 ) -> None:
-    pdfsig, certutil = judge("pdfsig"), judge("certutil")
     nss = tmp_path / "nss"
     nss.mkdir()
-    root = tmp_path / "root.pem"
-    root.write_bytes(huesign_pki.root.to_pem())
-    subprocess.run([certutil, "-N", "-d", f"sql:{nss}", "--empty-password"], check=True)
-    subprocess.run(
-        [certutil, "-A", "-d", f"sql:{nss}", "-n", "root", "-t", "CT,C,C", "-i", str(root)],
-        check=True,
-    )
     pdf = tmp_path / "dossier.pdf"
     pdf.write_bytes(dossier.pdf)
-    result = subprocess.run(
-        [pdfsig, "-nssdir", f"sql:{nss}", str(pdf)], capture_output=True, text=True
-    )
+    result = pdfsig(pdf, nss_db(nss, huesign_pki.root.to_pem()))
     assert "Signature is Valid." in result.stdout
     assert "Total document signed" in result.stdout
     assert f"Signature Field Name: {CITIZEN_SIGNATURE_FIELD}" in result.stdout

@@ -7,6 +7,7 @@ import unicodedata
 
 import pytest
 
+from formhelpers import tiny_procedure
 from huesign.errors import FieldError
 from huesign.forms import (
     AddressField,
@@ -28,8 +29,6 @@ from huesign.forms import (
     PhoneField,
     PhoneKind,
     Procedure,
-    ProcedureLevel,
-    ProcessingTime,
     Submission,
     TaxCodeField,
     TaxCodeForm,
@@ -39,23 +38,10 @@ from huesign.forms import (
 TODAY = dt.date(2026, 3, 1)
 
 
-def _procedure(*fields: Field) -> Procedure:
-    return Procedure(
-        code="9.000001",
-        version="1",
-        name_vi="Thử",
-        domain="Thử",
-        level=ProcedureLevel.COMMUNAL,
-        agency="UBND",
-        processing_time=ProcessingTime(days=1),
-        fields=fields,
-    )
-
-
 def _run(
     field: Field, value: object, attachments: tuple[Attachment, ...] = ()
 ) -> tuple[object, list[tuple[str, str]]]:
-    proc = _procedure(field)
+    proc = tiny_procedure(field)
     sub = Submission.for_procedure(proc, {field.name: value}, attachments=attachments)
     errors = sub.errors(proc, today=TODAY)
     clean = sub.validate(proc, today=TODAY).values.get(field.name) if not errors else None
@@ -387,7 +373,7 @@ def test_repeating_group_item_count_is_bounded() -> None:
 
 
 def _conditional() -> Procedure:
-    return _procedure(
+    return tiny_procedure(
         BooleanField(name="has_father"),
         TextField(
             name="father_name",
@@ -415,7 +401,7 @@ def test_condition_on_a_boolean_does_not_match_the_number_one() -> None:
 
 
 def test_field_error_messages_are_bilingual() -> None:
-    proc = _procedure(TextField(name="t", required=True))
+    proc = tiny_procedure(TextField(name="t", required=True))
     (error,) = Submission.for_procedure(proc, {}).errors(proc, today=TODAY)
     assert error == FieldError(
         path="t",
@@ -433,7 +419,7 @@ def test_one_digit_province_code_is_padded() -> None:
 
 
 def test_wrong_type_message_names_the_expected_kind_in_both_languages() -> None:
-    proc = _procedure(IntegerField(name="n"))
+    proc = tiny_procedure(IntegerField(name="n"))
     (error,) = Submission.for_procedure(proc, {"n": "mười"}).errors(proc, today=TODAY)
     assert error.message_vi == "Giá trị không đúng kiểu (cần số nguyên)."
     assert error.message_en == "Expected a whole number."

@@ -9,13 +9,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
+from formhelpers import tiny_procedure
 from huesign.forms import (
     AddressField,
     PhoneField,
     PhoneKind,
     Procedure,
-    ProcedureLevel,
-    ProcessingTime,
     Submission,
     builtin_catalogue,
 )
@@ -81,7 +80,7 @@ def test_overrides_are_used(data: st.DataObject) -> None:
 @SETTINGS
 @given(phone_numbers(kind="mobile"))
 def test_mobile_numbers_normalise_to_e164(number: str) -> None:
-    proc = _one(PhoneField(name="p", accept=PhoneKind.MOBILE))
+    proc = tiny_procedure(PhoneField(name="p", accept=PhoneKind.MOBILE))
     clean = Submission.for_procedure(proc, {"p": number}).validate(proc, today=TODAY)
     phone = clean.values["p"]
     assert isinstance(phone, str)
@@ -92,7 +91,7 @@ def test_mobile_numbers_normalise_to_e164(number: str) -> None:
 @SETTINGS
 @given(phone_numbers(kind="landline"))
 def test_landline_numbers_normalise_to_e164(number: str) -> None:
-    proc = _one(PhoneField(name="p", accept=PhoneKind.LANDLINE))
+    proc = tiny_procedure(PhoneField(name="p", accept=PhoneKind.LANDLINE))
     clean = Submission.for_procedure(proc, {"p": number}).validate(proc, today=TODAY)
     assert clean.values["p"] == "+84" + "".join(c for c in number if c.isdigit()).removeprefix(
         "84"
@@ -102,22 +101,9 @@ def test_landline_numbers_normalise_to_e164(number: str) -> None:
 @SETTINGS
 @given(addresses(provinces=("46",)))
 def test_generated_hue_addresses_validate(address: dict[str, str]) -> None:
-    proc = _one(AddressField(name="a", provinces=("46",)))
+    proc = tiny_procedure(AddressField(name="a", provinces=("46",)))
     clean = Submission.for_procedure(proc, {"a": address}).validate(proc, today=TODAY)
     assert clean.values["a"] == address
-
-
-def _one(field: PhoneField | AddressField) -> Procedure:
-    return Procedure(
-        code="9.000001",
-        version="1",
-        name_vi="Thử",
-        domain="Thử",
-        level=ProcedureLevel.COMMUNAL,
-        agency="UBND",
-        processing_time=ProcessingTime(days=1),
-        fields=(field,),
-    )
 
 
 @pytest.mark.parametrize(

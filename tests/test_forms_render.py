@@ -9,8 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
-import os
-import shutil
 import subprocess
 import unicodedata
 from pathlib import Path
@@ -38,6 +36,7 @@ from huesign.forms.render import (
 from huesign.pki.pdffields import iter_fields
 from huesign.pki.pdfobjects import Name, PDFDict, PDFStream, PDFString
 from huesign.pki.pdfreader import PDFReader
+from judges import require_program
 
 TODAY = dt.date(2026, 3, 1)
 HUE_ADDRESS = {"province_code": "46", "ward_code": "46004", "street": "12 Lê Lợi"}
@@ -101,16 +100,6 @@ def birth_submission() -> Submission:
     )
 
 
-def judge(program: str) -> str:
-    """The path of an outside program, or skip (fail under ``HUESIGN_REQUIRE_JUDGES=1``)."""
-    path = shutil.which(program)
-    if path is None:
-        if os.environ.get("HUESIGN_REQUIRE_JUDGES") == "1":
-            pytest.fail(f"{program} is required (HUESIGN_REQUIRE_JUDGES=1) but not installed")
-        pytest.skip(f"{program} is not installed")
-    return path
-
-
 @pytest.fixture(scope="module")
 def rendered_pdf(tmp_path_factory: pytest.TempPathFactory) -> Path:
     rendered = render_submission(birth_submission(), birth_procedure(), today=TODAY)
@@ -121,7 +110,7 @@ def rendered_pdf(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _text(path: Path) -> str:
     result = subprocess.run(
-        [judge("pdftotext"), "-enc", "UTF-8", str(path), "-"],
+        [require_program("pdftotext"), "-enc", "UTF-8", str(path), "-"],
         capture_output=True,
         check=True,
     )
@@ -161,8 +150,9 @@ def test_values_are_shown_as_people_read_them(rendered_pdf: Path) -> None:
 
 def _gray_page(path: Path, tmp_path: Path) -> tuple[int, int, bytes]:
     out = tmp_path / "page"
+    pdftoppm = require_program("pdftoppm")
     subprocess.run(
-        [judge("pdftoppm"), "-r", "40", "-gray", "-f", "1", "-l", "1", str(path), str(out)],
+        [pdftoppm, "-r", "40", "-gray", "-f", "1", "-l", "1", str(path), str(out)],
         check=True,
         capture_output=True,
     )
@@ -187,7 +177,7 @@ def test_page_one_renders_as_a4_with_ink_in_the_header_band(
 
 def test_qpdf_finds_no_structural_errors(rendered_pdf: Path) -> None:
     result = subprocess.run(
-        [judge("qpdf"), "--check", str(rendered_pdf)], capture_output=True, text=True
+        [require_program("qpdf"), "--check", str(rendered_pdf)], capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "No syntax or stream encoding errors" in result.stdout
@@ -195,7 +185,7 @@ def test_qpdf_finds_no_structural_errors(rendered_pdf: Path) -> None:
 
 def test_qpdf_extracts_the_canonical_json_exactly(rendered_pdf: Path) -> None:
     result = subprocess.run(
-        [judge("qpdf"), f"--show-attachment={SUBMISSION_FILE_NAME}", str(rendered_pdf)],
+        [require_program("qpdf"), f"--show-attachment={SUBMISSION_FILE_NAME}", str(rendered_pdf)],
         capture_output=True,
         check=True,
     )

@@ -5,13 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
+from formhelpers import tiny_procedure
 from huesign.forms import (
     AddressField,
     CommunalUnit,
     LegacyProvince,
-    Procedure,
-    ProcedureLevel,
-    ProcessingTime,
     Province,
     Submission,
     UnitsSource,
@@ -101,16 +99,7 @@ class _OneWardSource:
 
 
 def _address_errors(units: UnitsSource | None, value: dict[str, str]) -> list[str]:
-    proc = Procedure(
-        code="9.000001",
-        version="1",
-        name_vi="Thử",
-        domain="Thử",
-        level=ProcedureLevel.COMMUNAL,
-        agency="UBND",
-        processing_time=ProcessingTime(days=1),
-        fields=(AddressField(name="a"),),
-    )
+    proc = tiny_procedure(AddressField(name="a"))
     sub = Submission.for_procedure(proc, {"a": value})
     return [e.code for e in sub.errors(proc, units=units, today=dt.date(2026, 1, 1))]
 

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import pickle
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -17,24 +14,10 @@ from hypothesis import strategies as st
 from huesign.errors import KeyLoadError
 from huesign.pki import HashAlgorithm, KeyAlgorithm, PrivateKey, PublicKey, RSAPadding
 from huesign.testing.strategies import private_keys
+from judges import run_openssl
 
 PASSWORD = "mật-khẩu-9f3a"
 FAST = (KeyAlgorithm.EC_P256, KeyAlgorithm.EC_P384, KeyAlgorithm.ED25519, KeyAlgorithm.RSA_2048)
-
-
-def _openssl() -> str:
-    path = shutil.which("openssl")
-    if path is None:
-        if os.environ.get("HUESIGN_REQUIRE_JUDGES") == "1":
-            pytest.fail("openssl is required (HUESIGN_REQUIRE_JUDGES=1) but not installed")
-        pytest.skip("openssl is not installed")
-    return path
-
-
-def _run(*args: str, stdin: bytes | None = None) -> bytes:
-    done = subprocess.run(args, input=stdin, capture_output=True, check=False)
-    assert done.returncode == 0, done.stderr.decode(errors="replace")
-    return done.stdout
 
 
 @pytest.fixture(scope="session")
@@ -321,8 +304,8 @@ def test_public_key_repr_names_type_and_fingerprint(ec_key: PrivateKey) -> None:
 
 
 def test_fingerprint_matches_openssl(ec_key: PrivateKey) -> None:
-    der = _run(_openssl(), "pkey", "-pubin", "-outform", "DER", stdin=ec_key.public_key.to_pem())
-    digest = _run(_openssl(), "dgst", "-sha256", "-r", stdin=der).split()[0].decode()
+    der = run_openssl("pkey", "-pubin", "-outform", "DER", stdin=ec_key.public_key.to_pem())
+    digest = run_openssl("dgst", "-sha256", "-r", stdin=der).split()[0].decode()
     assert digest == ec_key.public_key.fingerprint
 
 
@@ -331,9 +314,7 @@ def test_openssl_decrypts_our_encrypted_pkcs8(
     keys: dict[KeyAlgorithm, PrivateKey], algorithm: KeyAlgorithm
 ) -> None:
     key = keys[algorithm]
-    plain = _run(
-        _openssl(), "pkey", "-passin", f"pass:{PASSWORD}", stdin=key.to_pem(password=PASSWORD)
-    )
+    plain = run_openssl("pkey", "-passin", f"pass:{PASSWORD}", stdin=key.to_pem(password=PASSWORD))
     assert PrivateKey.from_pem(plain) == key
 
 
@@ -347,9 +328,9 @@ def test_openssl_decrypts_our_encrypted_pkcs8(
     ids=["ec", "ed25519", "rsa"],
 )
 def test_we_load_encrypted_keys_openssl_made(genpkey: tuple[str, ...]) -> None:
-    encrypted = _run(_openssl(), "genpkey", *genpkey, "-aes-256-cbc", "-pass", "pass:1234")
+    encrypted = run_openssl("genpkey", *genpkey, "-aes-256-cbc", "-pass", "pass:1234")
     key = PrivateKey.from_pem(encrypted, password="1234")
-    public = _run(_openssl(), "pkey", "-passin", "pass:1234", "-pubout", stdin=encrypted)
+    public = run_openssl("pkey", "-passin", "pass:1234", "-pubout", stdin=encrypted)
     assert PublicKey.from_pem(public) == key.public_key
 
 
@@ -357,8 +338,8 @@ def test_openssl_verifies_our_ecdsa_signature(ec_key: PrivateKey, tmp_path: Path
     (tmp_path / "pub.pem").write_bytes(ec_key.public_key.to_pem())
     (tmp_path / "data").write_bytes(b"to sign")
     (tmp_path / "sig").write_bytes(ec_key.sign(b"to sign"))
-    out = _run(
-        _openssl(), "dgst", "-sha256", "-verify", str(tmp_path / "pub.pem"),
+    out = run_openssl(
+        "dgst", "-sha256", "-verify", str(tmp_path / "pub.pem"),
         "-signature", str(tmp_path / "sig"), str(tmp_path / "data"),
     )  # fmt: skip
     assert b"Verified OK" in out

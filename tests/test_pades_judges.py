@@ -9,14 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 from asn1crypto import x509 as asn1_x509
-from fpdf import FPDF
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timestamp
 from pyhanko.sign.validation.ades import ades_lta_validation
@@ -38,27 +34,15 @@ from huesign.pki import (
     DevelopmentCA,
     Identifier,
     IssuedCertificate,
-    KeySigner,
     RevocationData,
     RevocationSource,
 )
 from huesign.pki.pades import PAdESLevel, sign_pdf
 from huesign.pki.pdfslots import DocMDPPermission, FieldLock
+from judges import pdfsig, qpdf_check
+from padeshelpers import make_pdf, signer_of
 
 WHEN = dt.datetime(2026, 3, 2, 9, 15, tzinfo=dt.UTC)
-
-
-def _judge(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        if os.environ.get("HUESIGN_REQUIRE_JUDGES") == "1":
-            pytest.fail(f"{name} is required (HUESIGN_REQUIRE_JUDGES=1) but not installed")
-        pytest.skip(f"{name} is not installed")
-    return path
-
-
-def _signer(issued: IssuedCertificate) -> KeySigner:
-    return KeySigner(key=issued.key, certificate=issued.certificate, chain=issued.chain)
 
 
 # pdfsig asks the OCSP responder named in each certificate, so the certificates here come
@@ -102,33 +86,12 @@ def people(ca: DevelopmentCA) -> dict[str, IssuedCertificate]:
 
 @pytest.fixture(scope="module")
 def form_pdf(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    pdf = FPDF()
-    pdf.set_font("helvetica", size=12)
-    for page in range(2):
-        pdf.add_page()
-        pdf.cell(text=f"To khai - trang {page + 1}")
-    path = tmp_path_factory.mktemp("pades-judges") / "form.pdf"
-    pdf.output(str(path))
-    return path
+    return make_pdf(tmp_path_factory.mktemp("pades-judges") / "form.pdf", pages=2, text="To khai")
 
 
 @pytest.fixture(scope="module")
 def revocation(ca: DevelopmentCA) -> RevocationSource:
     return RevocationSource(RevocationData(crls=(ca.crl(), ca.crl("root"))))
-
-
-@pytest.fixture(scope="module")
-def nssdb(ca: DevelopmentCA, tmp_path_factory: pytest.TempPathFactory) -> str:
-    certutil = _judge("certutil")
-    folder = tmp_path_factory.mktemp("nssdb")
-    root = folder / "root.pem"
-    root.write_bytes(ca.root.to_pem())
-    subprocess.run([certutil, "-N", "-d", f"sql:{folder}", "--empty-password"], check=True)
-    subprocess.run(
-        [certutil, "-A", "-d", f"sql:{folder}", "-n", "test-root", "-t", "CT,C,C", "-i", root],
-        check=True,
-    )
-    return f"sql:{folder}"
 
 
 @pytest.fixture(scope="module")
@@ -145,7 +108,7 @@ def signed(
         target = folder / f"{level.value}.pdf"
         sign_pdf(
             form_pdf,
-            _signer(people["citizen"]),
+            signer_of(people["citizen"]),
             output=target,
             level=level,
             timestamp=ca,
@@ -172,15 +135,15 @@ def sequence(
     common = {"timestamp": ca, "level": PAdESLevel.B_T, "output": path}
     sign_pdf(
         path,
-        _signer(people["seal"]),
+        signer_of(people["seal"]),
         certify=DocMDPPermission.FORM_FILLING,
         field="AgencySeal",
         **common,  # type: ignore[arg-type]
     )
-    sign_pdf(path, _signer(people["citizen"]), field="Citizen", **common)  # type: ignore[arg-type]
+    sign_pdf(path, signer_of(people["citizen"]), field="Citizen", **common)  # type: ignore[arg-type]
     sign_pdf(
         path,
-        _signer(people["officer"]),
+        signer_of(people["officer"]),
         field="Officer",
         lock=FieldLock(),
         **common,  # type: ignore[arg-type]
@@ -188,24 +151,10 @@ def sequence(
     return path
 
 
-def _pdfsig(nssdb: str, path: Path) -> list[str]:
-    done = subprocess.run(
-        [_judge("pdfsig"), "-nssdir", nssdb, str(path)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    blocks = done.stdout.split("Signature #")[1:]
-    assert blocks, done.stdout + done.stderr
-    return blocks
-
-
-def _qpdf_check(path: Path) -> None:
-    done = subprocess.run(
-        [_judge("qpdf"), "--check", str(path)], capture_output=True, text=True, check=False
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "No syntax or stream encoding errors" in done.stdout
+def _pdfsig(nssdb: str, path: Path) -> tuple[str, ...]:
+    result = pdfsig(path, nssdb)
+    assert result.signatures, result.output
+    return result.signatures
 
 
 def _context(ca: DevelopmentCA) -> ValidationContext:
@@ -253,7 +202,7 @@ def test_pdfsig_sees_the_b_lta_document_timestamp_cover_the_whole_file(
 
 @pytest.mark.parametrize("level", list(PAdESLevel), ids=lambda lv: lv.value)
 def test_qpdf_finds_no_error(signed: dict[PAdESLevel, Path], level: PAdESLevel) -> None:
-    _qpdf_check(signed[level])
+    qpdf_check(signed[level])
 
 
 @pytest.mark.parametrize(
@@ -334,4 +283,4 @@ def test_pyhanko_keeps_all_three_signatures_of_a_sequence_valid(
 
 
 def test_qpdf_finds_no_error_in_a_sequence(sequence: Path) -> None:
-    _qpdf_check(sequence)
+    qpdf_check(sequence)

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-import os
-import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -40,6 +38,7 @@ from huesign.pki import (
     validate_path,
 )
 from huesign.pki._names import normalize_name
+from judges import require_program
 
 SOFT = ValidationPolicy(revocation_mode=RevocationMode.SOFT_FAIL)
 
@@ -585,20 +584,11 @@ def test_ordinary_validation_takes_about_a_millisecond(chain: Chain) -> None:
 # -- the independent judge -------------------------------------------------------------------
 
 
-def _openssl() -> str:
-    path = shutil.which("openssl")
-    if path is None:
-        if os.environ.get("HUESIGN_REQUIRE_JUDGES") == "1":
-            pytest.fail("openssl is required (HUESIGN_REQUIRE_JUDGES=1) but not installed")
-        pytest.skip("openssl is not installed: the independent judge is missing")
-    return path
-
-
 def _openssl_verify(tmp_path: Path, leaf: Node, root: Node, *inters: Node) -> bool:
     (tmp_path / "root.pem").write_bytes(root.cert.to_pem())
     (tmp_path / "chain.pem").write_bytes(b"".join(n.cert.to_pem() for n in inters))
     (tmp_path / "leaf.pem").write_bytes(leaf.cert.to_pem())
-    args = [_openssl(), "verify", "-CAfile", "root.pem", "-purpose", "any"]
+    args = [require_program("openssl"), "verify", "-CAfile", "root.pem", "-purpose", "any"]
     if inters:
         args += ["-untrusted", "chain.pem"]
     args += ["-attime", str(int(NOW.timestamp())), "leaf.pem"]

@@ -5,8 +5,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import io
-import os
-import shutil
 import subprocess
 import time
 import zlib
@@ -22,6 +20,7 @@ from huesign.pki.pdffields import find_signatures, iter_fields, page_refs
 from huesign.pki.pdfobjects import PDFStream, Ref
 from huesign.pki.pdfreader import PDFReader
 from huesign.pki.pdfslots import SignatureSlot, prepare_signature
+from judges import optional_program
 
 _CATALOG = b"<</Type/Catalog/Pages 2 0 R>>"
 _PAGES = b"<</Type/Pages/Kids[3 0 R]/Count 1>>"
@@ -222,7 +221,7 @@ def _real_samples() -> list[bytes]:
     with PDFReader(io.BytesIO(classic)) as reader:
         prepare_signature(reader, SignatureSlot(contents_size=64), output=out)
     samples.append(out.getvalue())
-    qpdf = shutil.which("qpdf")
+    qpdf = optional_program("qpdf")
     if qpdf is not None:
         done = subprocess.run(
             [qpdf, "--object-streams=generate", "-", "-"],
@@ -232,8 +231,6 @@ def _real_samples() -> list[bytes]:
         )
         if done.returncode == 0:
             samples.append(done.stdout)
-    elif os.environ.get("HUESIGN_REQUIRE_JUDGES") == "1":
-        pytest.fail("qpdf is required (HUESIGN_REQUIRE_JUDGES=1) but not installed")
     return samples
 
 

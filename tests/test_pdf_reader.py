@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -27,15 +25,7 @@ from huesign.pki.pdfobjects import (
 )
 from huesign.pki.pdfreader import EntryKind, PDFReader, ReaderLimits
 from huesign.pki.pdfslots import SignatureSlot, prepare_signature
-
-
-def _qpdf() -> str:
-    path = shutil.which("qpdf")
-    if path is None:
-        if os.environ.get("HUESIGN_REQUIRE_JUDGES") == "1":
-            pytest.fail("qpdf is required (HUESIGN_REQUIRE_JUDGES=1) but not installed")
-        pytest.skip("qpdf is not installed")
-    return path
+from judges import require_program
 
 
 def _fpdf(path: Path, pages: int) -> Path:
@@ -66,14 +56,17 @@ def hundred_pages(samples: Path) -> Path:
 @pytest.fixture(scope="session")
 def object_streams(samples: Path, hundred_pages: Path) -> Path:
     out = samples / "objstm.pdf"
-    subprocess.run([_qpdf(), "--object-streams=generate", str(hundred_pages), str(out)], check=True)
+    subprocess.run(
+        [require_program("qpdf"), "--object-streams=generate", str(hundred_pages), str(out)],
+        check=True,
+    )
     return out
 
 
 @pytest.fixture(scope="session")
 def qdf(samples: Path, one_page: Path) -> Path:
     out = samples / "qdf.pdf"
-    subprocess.run([_qpdf(), "--qdf", str(one_page), str(out)], check=True)
+    subprocess.run([require_program("qpdf"), "--qdf", str(one_page), str(out)], check=True)
     return out
 
 
@@ -116,7 +109,9 @@ def test_qdf_file_reads_like_the_original(qdf: Path, one_page: Path) -> None:
 
 def test_linearized_file_is_one_revision(samples: Path, hundred_pages: Path) -> None:
     out = samples / "linearized.pdf"
-    subprocess.run([_qpdf(), "--linearize", str(hundred_pages), str(out)], check=True)
+    subprocess.run(
+        [require_program("qpdf"), "--linearize", str(hundred_pages), str(out)], check=True
+    )
     with PDFReader(out) as reader:
         assert len(reader.revisions) == 1
         assert reader.revisions[0].end == reader.size

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -46,30 +45,9 @@ from huesign.pki.pdfslots import (
     write_signature_contents,
 )
 from huesign.pki.pdfwriter import COPY_CHUNK_SIZE, IncrementalWriter, XRefStyle
+from judges import pdfsig, qpdf_check, require_program
 
 FIXED_TIME = dt.datetime(2025, 7, 1, 8, 30, tzinfo=dt.UTC)
-
-
-def _judge(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        if os.environ.get("HUESIGN_REQUIRE_JUDGES") == "1":
-            pytest.fail(f"{name} is required (HUESIGN_REQUIRE_JUDGES=1) but not installed")
-        pytest.skip(f"{name} is not installed")
-    return path
-
-
-def _qpdf_check(path: Path) -> None:
-    done = subprocess.run(
-        [_judge("qpdf"), "--check", str(path)], capture_output=True, text=True, check=False
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "No syntax or stream encoding errors" in done.stdout
-
-
-def _pdfsig(path: Path) -> str:
-    done = subprocess.run([_judge("pdfsig"), str(path)], capture_output=True, text=True)
-    return done.stdout
 
 
 def _fpdf(path: Path, pages: int) -> Path:
@@ -122,7 +100,7 @@ def signer() -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
 
 def _source(sources: dict[str, Path], style: str) -> Path:
     if style not in sources:
-        _judge("qpdf")
+        require_program("qpdf")
     return sources[style]
 
 
@@ -169,7 +147,7 @@ def test_signature_slot_passes_qpdf_check(
     out = tmp_path / "slot.pdf"
     prepared = _slot(_source(sources, style), out)
     write_signature_contents(out, prepared, b"\x30\x03\x02\x01\x01")
-    _qpdf_check(out)
+    qpdf_check(out)
 
 
 @pytest.mark.parametrize("style", STYLES)
@@ -193,7 +171,7 @@ def test_pdfsig_lists_the_dummy_signature(
     out = tmp_path / "slot.pdf"
     prepared = _slot(_source(sources, style), out)
     write_signature_contents(out, prepared, b"\x30\x03\x02\x01\x01")
-    report = _pdfsig(out)
+    report = pdfsig(out).stdout
     a, b, c, d = prepared.byte_range
     assert "Signature #1" in report
     assert f"[{a} - {b}], [{c} - {c + d}]" in report
@@ -208,7 +186,7 @@ def test_a_real_cms_over_the_byte_ranges_is_valid_for_pdfsig_and_pyhanko(
     out = tmp_path / "signed.pdf"
     prepared = _slot(sources["classic"], out, contents_size=4096)
     _sign_for_real(out, prepared, signer)
-    assert "Signature is Valid." in _pdfsig(out)
+    assert "Signature is Valid." in pdfsig(out).stdout
     root = asn1_x509.Certificate.load(signer[0].public_bytes(serialization.Encoding.DER))
     with out.open("rb") as fh:
         status = validate_pdf_signature(
@@ -311,7 +289,7 @@ def test_an_existing_empty_field_is_filled_by_name(
     assert [f.name for f in fields] == ["CongDan"]
     assert sig.field_name == "CongDan"
     assert sig.coverage is Coverage.WHOLE_FILE
-    _qpdf_check(out)
+    qpdf_check(out)
 
 
 def test_a_filled_field_cannot_be_filled_again(sources: dict[str, Path], tmp_path: Path) -> None:
@@ -332,7 +310,7 @@ def test_second_signature_leaves_the_first_covering_its_revision(
     assert sigs["Signature1"].coverage is Coverage.WHOLE_REVISION
     assert sigs["Signature1"].revision == 1
     assert sigs["Signature2"].coverage is Coverage.WHOLE_FILE
-    assert "Signature #2" in _pdfsig(second)
+    assert "Signature #2" in pdfsig(second).stdout
 
 
 def test_certification_sets_docmdp_in_catalog_and_signature(
@@ -359,7 +337,7 @@ def test_certification_sets_docmdp_in_catalog_and_signature(
         embedded = PdfFileReader(fh).embedded_signatures
         assert embedded[0].docmdp_level is not None
         assert embedded[0].docmdp_level.value == 2
-    _qpdf_check(out)
+    qpdf_check(out)
 
 
 def test_only_the_first_signature_may_certify(sources: dict[str, Path], tmp_path: Path) -> None:
@@ -398,7 +376,7 @@ def test_document_timestamp_slot_uses_rfc3161(sources: dict[str, Path], tmp_path
     assert sig.kind is SignatureKind.DOC_TIMESTAMP
     assert sig.sub_filter == "ETSI.RFC3161"
     assert "M" not in sig.dictionary
-    _qpdf_check(out)
+    qpdf_check(out)
 
 
 def test_visible_slot_gets_its_appearance(sources: dict[str, Path], tmp_path: Path) -> None:
@@ -414,7 +392,7 @@ def test_visible_slot_gets_its_appearance(sources: dict[str, Path], tmp_path: Pa
         normal = reader.resolve(ap.get("N"))
         assert isinstance(normal, PDFStream)
         assert reader.stream_data(normal) == stream.data
-    _qpdf_check(out)
+    qpdf_check(out)
 
 
 def test_dss_holds_certificates_crls_and_vri(
@@ -456,7 +434,7 @@ def test_dss_holds_certificates_crls_and_vri(
         store = DocumentSecurityStore.read_dss(PdfFileReader(fh))
         assert len(list(store.certs.values())) == 1
         assert len(store.crls) == 1
-    _qpdf_check(out)
+    qpdf_check(out)
 
 
 def test_xref_stream_style_can_be_forced_on_a_classic_file(
@@ -468,7 +446,7 @@ def test_xref_stream_style_can_be_forced_on_a_classic_file(
     with PDFReader(out) as reader:
         assert [r.xref_stream for r in reader.revisions] == [False, True]
         assert isinstance(reader.root.get("AcroForm"), Ref)
-    _qpdf_check(out)
+    qpdf_check(out)
 
 
 class _ReadSpy(io.BytesIO):

@@ -12,13 +12,11 @@ the signer finds each key on the token by its public key, not by the stored cert
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
-from fpdf import FPDF
 
 from huesign.pki import (
     Certificate,
@@ -37,18 +35,11 @@ from huesign.pki import (
 )
 from huesign.pki.pades import sign_pdf
 from huesign.testing.softhsm import SoftHSMToken
+from judges import pdfsig, require_program
+from padeshelpers import make_pdf
 
 DATA = "Tờ khai đăng ký thường trú\n".encode() * 40
 OFFLINE = ValidationPolicy(revocation_mode=RevocationMode.OFFLINE)
-
-
-def _judge(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        if os.environ.get("HUESIGN_REQUIRE_JUDGES") == "1":
-            pytest.fail(f"{name} is required (HUESIGN_REQUIRE_JUDGES=1) but not installed")
-        pytest.skip(f"{name} is not installed: the independent judge is missing")
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +98,7 @@ def test_cms_signed_on_the_token_passes_verify_cms(
 def test_cms_signed_on_the_token_passes_openssl(
     signer: PKCS11Signer, pki_services: DevelopmentCA, tmp_path: Path
 ) -> None:
-    openssl = _judge("openssl")
+    openssl = require_program("openssl")
     (tmp_path / "data.bin").write_bytes(DATA)
     (tmp_path / "sig.p7s").write_bytes(sign_cms(DATA, signer))
     (tmp_path / "root.pem").write_bytes(pki_services.root.to_pem())
@@ -125,28 +116,9 @@ def test_cms_signed_on_the_token_passes_openssl(
 
 @pytest.fixture(scope="module")
 def form_pdf(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    pdf = FPDF()
-    pdf.set_font("helvetica", size=12)
-    pdf.add_page()
-    pdf.cell(text="To khai dang ky thuong tru")
-    path = tmp_path_factory.mktemp("token-pdf") / "form.pdf"
-    pdf.output(str(path))
-    return path
-
-
-@pytest.fixture(scope="module")
-def nssdb(pki_services: DevelopmentCA, tmp_path_factory: pytest.TempPathFactory) -> str:
-    certutil = _judge("certutil")
-    folder = tmp_path_factory.mktemp("token-nssdb")
-    root = folder / "root.pem"
-    root.write_bytes(pki_services.root.to_pem())
-    subprocess.run([certutil, "-N", "-d", f"sql:{folder}", "--empty-password"], check=True)
-    subprocess.run(
-        [certutil, "-A", "-d", f"sql:{folder}", "-n", "test-root", "-t", "CT,C,C", "-i", root],
-        check=True,
-        capture_output=True,
+    return make_pdf(
+        tmp_path_factory.mktemp("token-pdf") / "form.pdf", text="To khai dang ky thuong tru"
     )
-    return f"sql:{folder}"
 
 
 def test_pdf_signed_on_the_token_passes_verify_pdf_pdfsig_and_qpdf(
@@ -165,16 +137,14 @@ def test_pdf_signed_on_the_token_passes_verify_pdf_pdfsig_and_qpdf(
         revocation=_revocation(pki_services),
     )
     assert report.passed, report.summary("en")
-    pdfsig = subprocess.run(
-        [_judge("pdfsig"), "-nssdir", nssdb, str(signed)],
+    judged = pdfsig(signed, nssdb)
+    assert "Signature is Valid." in judged.stdout, judged.stdout + judged.stderr
+    assert "Certificate is Trusted." in judged.stdout, judged.stdout
+    assert "Total document signed" in judged.stdout
+    qpdf = subprocess.run(
+        [require_program("qpdf"), "--check", str(signed)],
         capture_output=True,
         text=True,
         check=False,
-    )
-    assert "Signature is Valid." in pdfsig.stdout, pdfsig.stdout + pdfsig.stderr
-    assert "Certificate is Trusted." in pdfsig.stdout, pdfsig.stdout
-    assert "Total document signed" in pdfsig.stdout
-    qpdf = subprocess.run(
-        [_judge("qpdf"), "--check", str(signed)], capture_output=True, text=True, check=False
     )
     assert qpdf.returncode == 0, qpdf.stdout + qpdf.stderr

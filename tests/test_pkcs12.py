@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -24,23 +21,9 @@ from huesign.pki import (
     load_certificates,
 )
 from huesign.testing.strategies import private_keys
+from judges import run_openssl
 
 PASSWORD = "Mật khẩu 2025!"
-
-
-def _openssl() -> str:
-    path = shutil.which("openssl")
-    if path is None:
-        if os.environ.get("HUESIGN_REQUIRE_JUDGES") == "1":
-            pytest.fail("openssl is required (HUESIGN_REQUIRE_JUDGES=1) but not installed")
-        pytest.skip("openssl is not installed")
-    return path
-
-
-def _run(*args: str) -> bytes:
-    done = subprocess.run(args, capture_output=True, check=False)
-    assert done.returncode == 0, done.stderr.decode(errors="replace")
-    return done.stdout
 
 
 def _certify(
@@ -152,11 +135,10 @@ def test_password_for_an_unprotected_file_is_refused(bundle: PKCS12Bundle) -> No
 def test_empty_password_opens_a_file_protected_with_the_empty_password(
     bundle: PKCS12Bundle, tmp_path: Path
 ) -> None:
-    openssl = _openssl()
     (tmp_path / "key.pem").write_bytes(bundle.key.to_pem())
     (tmp_path / "cert.pem").write_bytes(bundle.certificate.to_pem())
-    _run(
-        openssl, "pkcs12", "-export", "-inkey", str(tmp_path / "key.pem"),
+    run_openssl(
+        "pkcs12", "-export", "-inkey", str(tmp_path / "key.pem"),
         "-in", str(tmp_path / "cert.pem"), "-passout", "pass:", "-out", str(tmp_path / "e.p12"),
     )  # fmt: skip
     assert PKCS12Bundle.load(tmp_path / "e.p12", password="").key == bundle.key
@@ -200,24 +182,20 @@ def test_repr_names_the_subject_and_hides_secrets(bundle: PKCS12Bundle) -> None:
 
 @pytest.mark.parametrize("encryption", ["aes256", "legacy"])
 def test_openssl_reads_our_bundle(bundle: PKCS12Bundle, tmp_path: Path, encryption: str) -> None:
-    openssl = _openssl()
     target = tmp_path / "id.p12"
     target.write_bytes(bundle.to_bytes(password=PASSWORD, encryption=encryption))  # type: ignore[arg-type]
     extra = ["-legacy"] if encryption == "legacy" else []
-    out = _run(
-        openssl, "pkcs12", *extra, "-in", str(target), "-passin", f"pass:{PASSWORD}", "-nodes"
-    )
+    out = run_openssl("pkcs12", *extra, "-in", str(target), "-passin", f"pass:{PASSWORD}", "-nodes")
     assert PrivateKey.from_pem(out[out.index(b"-----BEGIN PRIVATE KEY") :]) == bundle.key
     assert set(load_certificates(out)) == {bundle.certificate, *bundle.chain}
 
 
 def test_we_read_a_bundle_openssl_made(bundle: PKCS12Bundle, tmp_path: Path) -> None:
-    openssl = _openssl()
     (tmp_path / "key.pem").write_bytes(bundle.key.to_pem())
     (tmp_path / "cert.pem").write_bytes(bundle.certificate.to_pem())
     (tmp_path / "chain.pem").write_bytes(bundle.chain[0].to_pem())
-    _run(
-        openssl, "pkcs12", "-export", "-inkey", str(tmp_path / "key.pem"),
+    run_openssl(
+        "pkcs12", "-export", "-inkey", str(tmp_path / "key.pem"),
         "-in", str(tmp_path / "cert.pem"), "-certfile", str(tmp_path / "chain.pem"),
         "-name", "huong", "-passout", "pass:1234", "-out", str(tmp_path / "id.p12"),
     )  # fmt: skip
@@ -231,10 +209,9 @@ def test_we_read_a_bundle_openssl_made(bundle: PKCS12Bundle, tmp_path: Path) -> 
 
 
 def test_file_without_a_key_is_a_key_load_error(bundle: PKCS12Bundle, tmp_path: Path) -> None:
-    openssl = _openssl()
     (tmp_path / "cert.pem").write_bytes(bundle.certificate.to_pem())
-    _run(
-        openssl, "pkcs12", "-export", "-nokeys", "-in", str(tmp_path / "cert.pem"),
+    run_openssl(
+        "pkcs12", "-export", "-nokeys", "-in", str(tmp_path / "cert.pem"),
         "-passout", "pass:1234", "-out", str(tmp_path / "certs.p12"),
     )  # fmt: skip
     with pytest.raises(KeyLoadError, match="no private key"):
@@ -244,11 +221,10 @@ def test_file_without_a_key_is_a_key_load_error(bundle: PKCS12Bundle, tmp_path: 
 def test_file_whose_certificate_is_of_another_key_is_a_certificate_error(
     bundle: PKCS12Bundle, root: Certificate, tmp_path: Path
 ) -> None:
-    openssl = _openssl()
     (tmp_path / "key.pem").write_bytes(bundle.key.to_pem())
     (tmp_path / "other.pem").write_bytes(root.to_pem())
-    _run(
-        openssl, "pkcs12", "-export", "-inkey", str(tmp_path / "key.pem"), "-nocerts",
+    run_openssl(
+        "pkcs12", "-export", "-inkey", str(tmp_path / "key.pem"), "-nocerts",
         "-certfile", str(tmp_path / "other.pem"), "-passout", "pass:1234",
         "-out", str(tmp_path / "mismatch.p12"),
     )  # fmt: skip
@@ -259,11 +235,10 @@ def test_file_whose_certificate_is_of_another_key_is_a_certificate_error(
 def test_unmarked_certificate_of_the_key_is_found_among_the_others(
     bundle: PKCS12Bundle, tmp_path: Path
 ) -> None:
-    openssl = _openssl()
     (tmp_path / "key.pem").write_bytes(bundle.key.to_pem())
     (tmp_path / "all.pem").write_bytes(bundle.chain[0].to_pem() + bundle.certificate.to_pem())
-    _run(
-        openssl, "pkcs12", "-export", "-inkey", str(tmp_path / "key.pem"), "-nocerts",
+    run_openssl(
+        "pkcs12", "-export", "-inkey", str(tmp_path / "key.pem"), "-nocerts",
         "-certfile", str(tmp_path / "all.pem"), "-passout", "pass:1234",
         "-out", str(tmp_path / "loose.p12"),
     )  # fmt: skip

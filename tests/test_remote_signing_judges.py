@@ -11,15 +11,11 @@ from __future__ import annotations
 import asyncio
 import base64
 import io
-import os
-import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from fpdf import FPDF
 
 from huesign.client import (
     AsyncSP769Client,
@@ -47,19 +43,12 @@ from huesign.sandbox import (
     create_signing_app,
     serve_signing_sandbox,
 )
+from judges import pdfsig
+from padeshelpers import make_pdf
 
 USER = "046190005555"
 PIN = "123456"
 SP = {"sp_id": "huesign-sp", "sp_password": "sandbox-sp-secret"}
-
-
-def _judge(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        if os.environ.get("HUESIGN_REQUIRE_JUDGES") == "1":
-            pytest.fail(f"{name} is required (HUESIGN_REQUIRE_JUDGES=1) but not installed")
-        pytest.skip(f"{name} is not installed")
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -81,13 +70,9 @@ def provider(
 
 @pytest.fixture(scope="module")
 def form(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    pdf = FPDF()
-    pdf.set_font("helvetica", size=12)
-    pdf.add_page()
-    pdf.cell(text="To khai dang ky khai sinh")
-    path = tmp_path_factory.mktemp("remote-pdf") / "form.pdf"
-    pdf.output(str(path))
-    return path
+    return make_pdf(
+        tmp_path_factory.mktemp("remote-pdf") / "form.pdf", text="To khai dang ky khai sinh"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -114,20 +99,6 @@ def sp769_pdf(provider: RunningSigningSandbox, form: Path) -> Path:
     return target
 
 
-@pytest.fixture(scope="module")
-def nssdb(pki_services: DevelopmentCA, tmp_path_factory: pytest.TempPathFactory) -> str:
-    certutil = _judge("certutil")
-    folder = tmp_path_factory.mktemp("remote-nssdb")
-    root = folder / "root.pem"
-    root.write_bytes(pki_services.root.to_pem())
-    subprocess.run([certutil, "-N", "-d", f"sql:{folder}", "--empty-password"], check=True)
-    subprocess.run(
-        [certutil, "-A", "-d", f"sql:{folder}", "-n", "root", "-t", "CT,C,C", "-i", root],
-        check=True,
-    )
-    return f"sql:{folder}"
-
-
 def _verified(ca: DevelopmentCA, path: Path) -> bool:
     report = verify_pdf(
         path,
@@ -136,13 +107,6 @@ def _verified(ca: DevelopmentCA, path: Path) -> bool:
         revocation=RevocationSource(RevocationData(crls=(ca.crl(), ca.crl("root")))),
     )
     return report.passed
-
-
-def _pdfsig(nssdb: str, path: Path) -> str:
-    done = subprocess.run(
-        [_judge("pdfsig"), "-nssdir", nssdb, str(path)], capture_output=True, text=True, check=False
-    )
-    return done.stdout + done.stderr
 
 
 def test_a_pdf_signed_through_a_csc_scal2_credential_passes_verify_pdf(
@@ -161,7 +125,7 @@ def test_a_pdf_signed_through_sp769_passes_verify_pdf(
 def test_pdfsig_finds_the_remote_signature_valid_and_trusted(
     nssdb: str, which: str, request: pytest.FixtureRequest
 ) -> None:
-    output = _pdfsig(nssdb, request.getfixturevalue(which))
+    output = pdfsig(request.getfixturevalue(which), nssdb).output
     assert "Signature is Valid." in output
     assert "Certificate is Trusted." in output
     assert "Total document signed" in output

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -34,6 +32,7 @@ from huesign.pki import (
     validate_path,
 )
 from huesign.pki.fetch import Method
+from judges import require_program
 
 HARD = ValidationPolicy()
 DAY = dt.timedelta(days=1)
@@ -287,7 +286,7 @@ def test_ocsp_responder_without_ocsp_signing_is_not_trusted(devca: DevelopmentCA
 
 
 def test_ocsp_request_is_readable_by_openssl(devca: DevelopmentCA, tmp_path: Path) -> None:
-    openssl = _openssl()
+    openssl = require_program("openssl")
     leaf = _citizen(devca, "046090000107").certificate
     (tmp_path / "req.der").write_bytes(
         build_ocsp_request(leaf, devca.intermediate, nonce=b"n" * 16)
@@ -374,18 +373,9 @@ def test_unreachable_responder_is_try_later_in_hard_fail(devca: DevelopmentCA) -
 # -- the independent judge ---------------------------------------------------------------------
 
 
-def _openssl() -> str:
-    path = shutil.which("openssl")
-    if path is None:
-        if os.environ.get("HUESIGN_REQUIRE_JUDGES") == "1":
-            pytest.fail("openssl is required (HUESIGN_REQUIRE_JUDGES=1) but not installed")
-        pytest.skip("openssl is not installed: the independent judge is missing")
-    return path
-
-
 @pytest.mark.parametrize("revoked", [False, True])
 def test_openssl_agrees_on_crl_revocation(chain: Chain, tmp_path: Path, revoked: bool) -> None:
-    openssl = _openssl()
+    openssl = require_program("openssl")
     leaf = issue("CN=Judged", chain.intermediate, ca=False)
     listed = [(leaf.cert, NOW - DAY)] if revoked else []
     crls = (crl(chain.root), crl(chain.intermediate, listed))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
+import sys
 import threading
 from pathlib import Path
 
@@ -74,10 +74,10 @@ def test_concurrent_read_modify_writes_do_not_interleave() -> None:
         assert tx.one("SELECT amount FROM payments WHERE id = 'p'") == (400,)
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("psycopg") is not None, reason="psycopg is installed here"
-)
-def test_postgres_without_its_driver_says_what_to_install() -> None:
+def test_postgres_without_its_driver_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # makes ``import psycopg`` fail
     with pytest.raises(RuntimeError, match="psycopg"):
         PostgresStore("postgresql://localhost/sandbox")
 

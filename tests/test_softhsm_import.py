@@ -11,17 +11,7 @@ from pathlib import Path
 import pytest
 
 from huesign.pki import CitizenIdentity, DevelopmentCA, Identifier
-from huesign.testing.softhsm import SoftHSMToken, find_softhsm_module, import_into_token
-
-
-@pytest.fixture
-def softhsm_module() -> str:
-    module = find_softhsm_module()
-    if module is None:
-        if os.environ.get("HUESIGN_REQUIRE_JUDGES") == "1":
-            pytest.fail("SoftHSM2 is required here but not installed")
-        pytest.skip("SoftHSM2 is not installed (apt-get install softhsm2)")
-    return module
+from huesign.testing.softhsm import SoftHSMToken, import_into_token
 
 
 def test_keys_go_into_a_second_token_after_the_module_is_loaded(

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import os
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -37,20 +35,12 @@ from huesign.pki._qr import qr_matrix
 from huesign.pki.pdfreader import PDFReader
 from huesign.pki.pdfslots import SignatureSlot, add_signature_slot
 from huesign.pki.pdfwriter import IncrementalWriter
+from judges import require_program
 
 SIGNED_AT = dt.datetime(2026, 11, 28, 10, 5, tzinfo=dt.UTC)
 PAGE_HEIGHT = 842.0  # A4 in points (fpdf2's default page)
 LONG_NAME = "Tôn Nữ Thị Hoàng Quỳnh Như Nguyễn Phúc Bảo Khánh Hương Giang Diễm Ngọc"
 QR_REFERENCE = "https://dichvucong.hue.gov.vn/tra-cuu/H46.22-261128-0001"
-
-
-def _tool(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        if os.environ.get("HUESIGN_REQUIRE_JUDGES") == "1":
-            pytest.fail(f"{name} is required (HUESIGN_REQUIRE_JUDGES=1) but not installed")
-        pytest.skip(f"{name} is not installed")
-    return path
 
 
 @attrs.frozen
@@ -145,7 +135,7 @@ def _text_in_box(pdf: Path, rect: tuple[float, float, float, float]) -> str:
     box = {"-x": x1, "-y": PAGE_HEIGHT - y2, "-W": x2 - x1 + 1, "-H": y2 - y1 + 1}
     args = [str(int(v)) if i % 2 else k for k, v in box.items() for i in (0, 1)]
     result = subprocess.run(
-        [_tool("pdftotext"), "-f", "1", "-l", "1", *args, str(pdf), "-"],
+        [require_program("pdftotext"), "-f", "1", "-l", "1", *args, str(pdf), "-"],
         check=True,
         capture_output=True,
     )
@@ -156,7 +146,7 @@ def _render(pdf: Path, resolution: int = 100) -> Image.Image:
     prefix = pdf.with_suffix("")
     subprocess.run(
         [
-            *(_tool("pdftoppm"), "-r", str(resolution), "-png", "-f", "1", "-l", "1"),
+            *(require_program("pdftoppm"), "-r", str(resolution), "-png", "-f", "1", "-l", "1"),
             *("-singlefile", str(pdf), str(prefix)),
         ],
         check=True,
@@ -185,7 +175,7 @@ def _ink(image: Image.Image, box: tuple[float, float, float, float], scale: floa
 def test_qpdf_finds_no_error_in_a_stamped_pdf(stamped: Stamped, stamped_long: Stamped) -> None:
     for pdf in (stamped.path, stamped_long.path):
         result = subprocess.run(
-            [_tool("qpdf"), "--check", str(pdf)], capture_output=True, text=True
+            [require_program("qpdf"), "--check", str(pdf)], capture_output=True, text=True
         )
         assert result.returncode == 0, result.stdout + result.stderr
         assert "No syntax or stream encoding errors found" in result.stdout
@@ -193,7 +183,7 @@ def test_qpdf_finds_no_error_in_a_stamped_pdf(stamped: Stamped, stamped_long: St
 
 def test_pdffonts_sees_embedded_subset_unicode_cid_fonts(stamped: Stamped) -> None:
     result = subprocess.run(
-        [_tool("pdffonts"), str(stamped.path)], capture_output=True, text=True, check=True
+        [require_program("pdffonts"), str(stamped.path)], capture_output=True, text=True, check=True
     )
     rows = [line.split() for line in result.stdout.splitlines() if "NotoSans" in line]
     assert {row[0].split("+")[1] for row in rows} == {"NotoSans-Regular", "NotoSans-Bold"}

@@ -9,13 +9,11 @@ import sys
 import textwrap
 from pathlib import Path
 
-import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.x509.oid import NameOID
 
 from huesign.pki import Certificate, KeyAlgorithm, PrivateKey
-from huesign.testing.softhsm import find_softhsm_module
 
 
 def _self_signed(key: PrivateKey) -> Certificate:
@@ -32,16 +30,6 @@ def _self_signed(key: PrivateKey) -> Certificate:
         .sign(key.to_cryptography(), hashes.SHA256())
     )
     return Certificate.from_cryptography(cert)
-
-
-@pytest.fixture
-def softhsm_module() -> str:
-    module = find_softhsm_module()
-    if module is None:
-        if os.environ.get("HUESIGN_REQUIRE_JUDGES") == "1":
-            pytest.fail("SoftHSM2 is required here but not installed")
-        pytest.skip("SoftHSM2 is not installed (apt-get install softhsm2)")
-    return module
 
 
 def test_imported_keys_sign_and_verify_with_their_certificates(

@@ -63,51 +63,25 @@ from huesign.testing.strategies import (
     tampered_cms,
     tampered_pdfs,
 )
+from judges import Run, nss_db, program_runner, require_program
 
 CRYPTO = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 FEW = settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
-Run = Callable[..., subprocess.CompletedProcess[str]]
-
-
-def _judge(name: str) -> Run:
-    path = shutil.which(name)
-    if path is None:
-        if os.environ.get("HUESIGN_REQUIRE_JUDGES") == "1":
-            pytest.fail(f"{name} is required (HUESIGN_REQUIRE_JUDGES=1) but not installed")
-        pytest.skip(f"{name} is not installed: the independent judge is missing")
-
-    def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [path, *map(str, args)], capture_output=True, text=True, timeout=60, check=False
-        )
-
-    return run
-
-
-@pytest.fixture(scope="module")
-def openssl() -> Run:
-    return _judge("openssl")
-
 
 @pytest.fixture(scope="module")
 def qpdf() -> Run:
-    return _judge("qpdf")
+    return program_runner("qpdf")
 
 
 @pytest.fixture(scope="module")
 def pdfsig() -> Run:
-    return _judge("pdfsig")
+    return program_runner("pdfsig")
 
 
 @pytest.fixture(scope="module")
 def pdftotext() -> Run:
-    return _judge("pdftotext")
-
-
-@pytest.fixture(scope="module")
-def certutil() -> Run:
-    return _judge("certutil")
+    return program_runner("pdftotext")
 
 
 # --- the public surface -----------------------------------------------------------------------
@@ -452,20 +426,18 @@ def test_signed_pdfs_verify(signed: SignedPDF) -> None:
     assert len(report.signatures) == 1
 
 
-def test_pdfsig_trusts_drawn_signed_pdfs(pdfsig: Run, certutil: Run, tmp_path: Path) -> None:
+def test_pdfsig_trusts_drawn_signed_pdfs(pdfsig: Run, tmp_path: Path) -> None:
+    require_program("certutil")
+
     @settings(max_examples=3, deadline=None)
     @given(signed_pdfs())
     def check(signed: SignedPDF) -> None:
         nss = tmp_path / "nss"
         shutil.rmtree(nss, ignore_errors=True)
         nss.mkdir()
-        root = tmp_path / "root.pem"
-        root.write_bytes(signed.chain.issued.chain[-1].to_pem())
-        assert certutil("-N", "-d", f"sql:{nss}", "--empty-password").returncode == 0
-        added = certutil("-A", "-d", f"sql:{nss}", "-n", "root", "-t", "CT,C,C", "-i", root)
-        assert added.returncode == 0, added.stderr
+        database = nss_db(nss, signed.chain.issued.chain[-1].to_pem(), nickname="root")
         (tmp_path / "signed.pdf").write_bytes(signed.data)
-        done = pdfsig("-nssdir", f"sql:{nss}", tmp_path / "signed.pdf")
+        done = pdfsig("-nssdir", database, tmp_path / "signed.pdf")
         assert "Signature is Valid." in done.stdout, done.stdout + done.stderr
         assert "Total document signed" in done.stdout
 

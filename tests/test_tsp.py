@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import os
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -29,6 +27,7 @@ from huesign.pki import (
 )
 from huesign.pki.tsp import MAX_TIMESTAMP_RESPONSE_SIZE
 from huesign.sandbox import bind_loopback
+from judges import require_program
 
 SIGNATURE_VALUE = b"\x30\x45" + bytes(range(69))
 
@@ -128,11 +127,7 @@ def test_token_signed_by_a_non_tsa_certificate_is_refused() -> None:
 
 
 def test_openssl_verifies_a_fetched_token(pki_services: DevelopmentCA, tmp_path: Path) -> None:
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        if os.environ.get("HUESIGN_REQUIRE_JUDGES") == "1":
-            pytest.fail("openssl is required (HUESIGN_REQUIRE_JUDGES=1) but not installed")
-        pytest.skip("openssl is not installed: the independent judge is missing")
+    openssl = require_program("openssl")
     (tmp_path / "data.bin").write_bytes(SIGNATURE_VALUE)
     with HTTPTimestampClient(pki_services.tsa_url) as client:
         token = client.timestamp(hashlib.sha256(SIGNATURE_VALUE).digest())
