@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 import json
 from collections.abc import Iterator
 
 import pytest
+from fpdf import FPDF
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from huesign.client import DossierState, PortalClient, WalletClient
+from huesign.client import DossierState, PortalClient, ProcedureSummary, WalletClient
 from huesign.errors import ConflictError
 from huesign.forms import (
     VIETNAM_TZ,
@@ -21,7 +23,11 @@ from huesign.forms import (
     builtin_catalogue,
     sign_dossier,
 )
-from huesign.pki import KeySigner, sign_cms
+from huesign.forms.render import SUBMISSION_FILE_NAME
+from huesign.pki import KeySigner, sign_cms, sign_pdf
+from huesign.pki.pdfobjects import Name, PDFDict, PDFStream, PDFString
+from huesign.pki.pdfreader import PDFReader
+from huesign.pki.pdfwriter import IncrementalWriter
 from huesign.sandbox import RunningSandbox, SandboxCitizen
 
 RESIDENCE = "1.004194"  # temporary residence registration: the fee depends on the channel
@@ -213,6 +219,101 @@ def test_a_form_without_data_keeps_a_fixed_fee(
         draft.id, document=document, signature=sign_cms(document, _signer(applicant))
     )
     assert attached.fee == 15000
+
+
+def _signed_plain_pdf(applicant: SandboxCitizen, text: str) -> bytes:
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=12)
+    pdf.cell(0, 10, text)
+    signed = sign_pdf(bytes(pdf.output()), _signer(applicant))
+    assert signed is not None
+    return signed
+
+
+def test_a_pades_form_without_embedded_data_keeps_a_fixed_fee(
+    portal: PortalClient, applicant: SandboxCitizen
+) -> None:
+    draft = portal.dossiers.create(procedure_code=FIXED_FEE)
+    signed = _signed_plain_pdf(applicant, "Xac nhan tinh trang hon nhan")
+    attached = portal.dossiers.attach_form(draft.id, document=signed)
+    assert attached.form is not None
+    assert attached.form.passed
+    assert attached.fee == 15000
+
+
+def test_data_embedded_after_the_signature_is_refused_not_taken_as_no_data(
+    portal: PortalClient, applicant: SandboxCitizen
+) -> None:
+    signed = _signed_plain_pdf(applicant, "Xac nhan tinh trang hon nhan")
+    with PDFReader(io.BytesIO(signed)) as reader:
+        writer = IncrementalWriter(reader)
+        data = writer.add(PDFStream(PDFDict({"Type": Name("EmbeddedFile")}), b"{}"))
+        spec = writer.add(
+            PDFDict(
+                {
+                    "Type": Name("Filespec"),
+                    "F": PDFString.from_text(SUBMISSION_FILE_NAME),
+                    "EF": PDFDict({"F": data}),
+                }
+            )
+        )
+        tree = PDFDict({"Names": (PDFString.from_text(SUBMISSION_FILE_NAME), spec)})
+        root = reader.root_ref
+        writer.update(root, writer.get_dict(root).updated(Names=PDFDict({"EmbeddedFiles": tree})))
+        out = io.BytesIO()
+        writer.write(out)
+    # Taken as "no data", the form would be accepted with the fixed fee.
+    problem = _refusal(portal, FIXED_FEE, out.getvalue(), None)
+    assert problem["status"] == 422
+
+
+# --- the procedure list -----------------------------------------------------------------------
+
+
+def _listed(portal: PortalClient, code: str) -> ProcedureSummary:
+    return next(p for p in portal.procedures.list(query=code) if p.code == code)
+
+
+def test_a_channel_dependent_procedure_is_listed_as_depending_on_the_data(
+    portal: PortalClient,
+) -> None:
+    listed = _listed(portal, RESIDENCE)
+    assert listed.fee == 0
+    assert listed.fee_depends_on_data
+    by_channel = {f.when_values: f.amount for f in listed.fees if f.when_field == "channel"}
+    assert by_channel == {("online",): 7000, ("direct",): 15000}
+
+
+def test_a_fixed_fee_procedure_is_listed_with_its_fee_and_no_condition(
+    portal: PortalClient,
+) -> None:
+    listed = _listed(portal, FIXED_FEE)
+    assert listed.fee == 15000
+    assert not listed.fee_depends_on_data
+    assert [(f.amount, f.when_field) for f in listed.fees] == [(15000, None)]
+
+
+def test_a_late_registration_fee_is_listed_with_its_boolean_condition(
+    portal: PortalClient,
+) -> None:
+    listed = _listed(portal, "1.001193")
+    late = [f for f in listed.fees if f.when_field == "late_registration"]
+    assert listed.fee == 0
+    assert listed.fee_depends_on_data
+    assert [(f.amount, f.when_values) for f in late] == [(8000, (True,))]
+
+
+@pytest.mark.parametrize("channel", ["online", "direct"])
+def test_the_listed_fee_for_a_channel_is_what_the_dossier_is_charged(
+    portal: PortalClient, signed_forms: dict[str, bytes], channel: str
+) -> None:
+    listed = _listed(portal, RESIDENCE)
+    expected = listed.fee + sum(
+        f.amount for f in listed.fees if f.when_field == "channel" and channel in f.when_values
+    )
+    draft = portal.dossiers.create(procedure_code=RESIDENCE)
+    assert portal.dossiers.attach_form(draft.id, document=signed_forms[channel]).fee == expected
 
 
 def test_a_bad_signature_is_reported_before_the_data(

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import datetime as dt
 
+import attrs
 import httpx
 import pytest
 
@@ -21,13 +23,21 @@ from huesign.client import (
 from huesign.pki import (
     Certificate,
     DevelopmentCA,
+    IssuedCertificate,
     RevocationMode,
     TrustStore,
     ValidationPolicy,
     sign_cms,
     verify_cms,
 )
-from huesign.sandbox import RunningSandbox, create_sandbox_app, sandbox_parts, serve_sandbox
+from huesign.sandbox import (
+    RunningSandbox,
+    SandboxCredential,
+    SigningSandboxState,
+    create_sandbox_app,
+    sandbox_parts,
+    serve_sandbox,
+)
 
 
 def test_every_response_carries_a_request_id(sandbox: RunningSandbox) -> None:
@@ -251,3 +261,44 @@ def test_a_citizens_token_is_not_shown_in_its_repr(sandbox: RunningSandbox) -> N
     assert citizen.token == sandbox.credentials.citizen_token
     assert citizen.token not in repr(citizen)
     assert citizen.name in repr(citizen)
+
+
+def _state() -> SigningSandboxState:
+    return SigningSandboxState(
+        [], sp_id="sp", sp_password="pw", client_id="client", client_secret="secret"
+    )
+
+
+def test_add_credential_keeps_every_credential_registered_from_many_threads(
+    citizen: IssuedCertificate,
+) -> None:
+    state = _state()
+    made = [
+        SandboxCredential(credential_id=f"cred-{n}", user_id=f"user-{n}", issued=citizen)
+        for n in range(64)
+    ]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(state.add_credential, made))
+    assert sorted(state.credentials) == sorted(c.credential_id for c in made)
+
+
+def test_add_credential_refuses_another_credential_under_a_taken_id(
+    citizen: IssuedCertificate,
+) -> None:
+    state = _state()
+    first = SandboxCredential(credential_id="cred-1", user_id="user-1", issued=citizen)
+    state.add_credential(first)
+    state.add_credential(first)
+    with pytest.raises(ValueError, match="already registered"):
+        state.add_credential(attrs.evolve(first, user_id="someone-else"))
+    assert state.credentials == {"cred-1": first}
+
+
+def test_add_credential_never_mutates_a_mapping_a_reader_holds(
+    citizen: IssuedCertificate,
+) -> None:
+    state = _state()
+    before = state.credentials
+    state.add_credential(SandboxCredential(credential_id="c", user_id="u", issued=citizen))
+    assert before == {}
+    assert state.by_user("u")[0].credential_id == "c"

@@ -6,24 +6,22 @@ import argparse
 import sys
 import threading
 
+from huesign.cli._options import Subparsers, add_command_group, add_json_option
 from huesign.cli._output import UsageError, dump_json
 from huesign.sandbox.server import RunningSandbox, serve_sandbox
 
 __all__ = ["register", "sandbox_summary"]
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(subparsers: Subparsers) -> None:
     """Add ``huesign sandbox`` and its sub-commands."""
-    sandbox = subparsers.add_parser(
+    commands = add_command_group(
+        subparsers,
         "sandbox",
-        help="the reference portal and wallet server (for development and tests)",
+        help_text="the reference portal and wallet server (for development and tests)",
         description="A local Hue-S portal, wallet, remote-signing provider and development "
         "PKI services (never for real citizens' data).",
     )
-    commands = sandbox.add_subparsers(
-        title="sandbox commands", dest="sandbox_command", metavar="COMMAND"
-    )
-    commands.required = True
     serve = commands.add_parser(
         "serve",
         help="serve the sandbox on 127.0.0.1 until interrupted",
@@ -36,13 +34,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="store: sqlite:///FILE, a file path, or postgresql://... (default: memory)",
     )
     serve.add_argument("--port", type=int, default=8000, help="TCP port (0: any free port)")
-    serve.add_argument("--json", action="store_true", help="print the URLs and credentials as JSON")
+    add_json_option(serve, help_text="print the URLs and credentials as JSON")
     serve.set_defaults(handler=_serve)
 
 
 def sandbox_summary(running: RunningSandbox) -> dict[str, object]:
     """The URLs and test credentials of a running sandbox, as printed by ``serve``."""
     creds = running.credentials
+    signing = running.signing
     return {
         "base_url": running.base_url,
         "portal_url": running.portal_url,
@@ -56,6 +55,12 @@ def sandbox_summary(running: RunningSandbox) -> dict[str, object]:
             "admin_token": creds.admin_token,
             "notification_secret": creds.notification_secret,
         },
+        "signing_accounts": {
+            "sp769_sp_id": signing.sp_id,
+            "sp769_sp_password": signing.sp_password,
+            "csc_client_id": signing.client_id,
+            "csc_client_secret": signing.client_secret,
+        },
     }
 
 
@@ -63,11 +68,20 @@ def _print(summary: dict[str, object]) -> None:
     print("huesign sandbox (môi trường thử nghiệm / test environment)")
     for key in ("portal_url", "wallet_url", "signing_url", "pki_url"):
         print(f"  {key:<22} {summary[key]}")
-    print("Test credentials (thông tin đăng nhập thử nghiệm):")
-    credentials = summary["credentials"]
-    assert isinstance(credentials, dict)
-    for key, value in credentials.items():
-        print(f"  {key:<22} {value}")
+    for title, section in (
+        ("Test credentials (thông tin đăng nhập thử nghiệm):", "credentials"),
+        (
+            "Remote-signing service accounts (tài khoản dịch vụ ký số từ xa), "
+            f"sp769 at {summary['signing_url']}/sp769, CSC OAuth2 at "
+            f"{summary['signing_url']}/oauth2/token:",
+            "signing_accounts",
+        ),
+    ):
+        print(title)
+        values = summary[section]
+        assert isinstance(values, dict)
+        for key, value in values.items():
+            print(f"  {key:<22} {value}")
     print("Press Ctrl+C to stop.", flush=True)
 
 

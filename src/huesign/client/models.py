@@ -11,7 +11,7 @@ import datetime as dt
 import enum
 import functools
 from collections.abc import Mapping
-from typing import TypeVar
+from typing import TypeAlias, TypeVar
 
 import attrs
 import cattrs
@@ -26,6 +26,7 @@ __all__ = [
     "FormVerdict",
     "Payment",
     "PaymentState",
+    "ProcedureFee",
     "ProcedureSummary",
     "Refund",
     "StatusChange",
@@ -36,6 +37,8 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+#: A value a fee's condition compares a field with (JSON string, integer or boolean).
+_Scalar: TypeAlias = str | int | bool
 
 
 class DossierState(enum.Enum):
@@ -73,6 +76,26 @@ class WalletEventType(enum.Enum):
 
 
 @attrs.frozen(kw_only=True)
+class ProcedureFee:
+    """One fee of a procedure, with the condition on the form's data it applies under.
+
+    Attributes:
+        amount: the amount in whole VND.
+        description_vi: what it is for, in Vietnamese.
+        description_en: what it is for, in English.
+        when_field: the top-level field the fee depends on (``None``: always charged).
+        when_values: the field values that bring the fee; empty with a ``when_field``
+            means "whenever the field has a value" (a ticked box, say).
+    """
+
+    amount: int
+    description_vi: str = ""
+    description_en: str = ""
+    when_field: str | None = None
+    when_values: tuple[_Scalar, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
 class ProcedureSummary:
     """A procedure as listed by the portal.
 
@@ -83,8 +106,13 @@ class ProcedureSummary:
         domain: the field of administration.
         level: ``central``, ``provincial`` or ``communal``.
         agency: the implementing agency.
-        fee: the base fee in whole VND (0 when free).
+        fee: the base fee in whole VND: what is charged whatever the form's data (0 when
+            the procedure is free, and also when every fee depends on the data).
         processing_days: the announced processing time in days.
+        fee_depends_on_data: whether a non-zero fee applies only for some data (the
+            channel, a late registration...): the dossier's fee is then known only once
+            its signed form is uploaded; see :attr:`fees` for the amounts.
+        fees: every fee of the procedure with the condition it applies under.
     """
 
     code: str
@@ -95,6 +123,8 @@ class ProcedureSummary:
     agency: str
     fee: int
     processing_days: int
+    fee_depends_on_data: bool = False
+    fees: tuple[ProcedureFee, ...] = ()
 
 
 @attrs.frozen(kw_only=True)
@@ -266,6 +296,13 @@ def _make_converter() -> cattrs.Converter:
     converter.register_structure_hook(dt.date, date_)
     converter.register_structure_hook(bool, bool_)
     converter.register_structure_hook(int, int_)
+
+    def scalar(value: object, _: object) -> _Scalar:
+        if not isinstance(value, str | int | bool):
+            raise TypeError("expected a string, an integer or a boolean")
+        return value
+
+    converter.register_structure_hook(_Scalar, scalar)
     return converter
 
 

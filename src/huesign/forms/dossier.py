@@ -20,6 +20,9 @@ used and ``reasons`` says why not.  A dossier is accepted only when
 
 Only an accepted dossier hands out its :attr:`OpenedDossier.submission`; call
 :meth:`OpenedDossier.require` to get it or a :class:`~huesign.errors.DossierRefusedError`.
+Each reason also comes with a code (:class:`DossierRefusal`) in
+:attr:`OpenedDossier.refusals`, for programs that act on the kind of refusal (a portal
+telling a form without data apart from a form whose data is refused, say).
 
 A dossier travels as the signed PDF alone, or with its attachments in an ASiC-E container
 (:meth:`Dossier.to_asic`), checked as a whole by :func:`verify_dossier`.
@@ -28,6 +31,7 @@ A dossier travels as the signed PDF alone, or with its attachments in an ASiC-E 
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import hashlib
 import io
 from collections.abc import Mapping
@@ -58,7 +62,9 @@ __all__ = [
     "DOSSIER_PDF_NAME",
     "Dossier",
     "DossierFile",
+    "DossierRefusal",
     "OpenedDossier",
+    "RefusalReason",
     "open_dossier",
     "sign_dossier",
     "sign_dossier_async",
@@ -278,6 +284,57 @@ async def sign_dossier_async(
 # -- opening -----------------------------------------------------------------------------------
 
 
+class DossierRefusal(enum.Enum):
+    """Why a dossier was refused: the code of a :class:`RefusalReason`.
+
+    Attributes:
+        NOT_SIGNED: the PDF carries no signature.
+        SIGNATURE_FAILED: a signature or timestamp did not pass verification.
+        MALFORMED: the PDF, or the embedded data's structure, cannot be read.
+        NO_SUBMISSION_DATA: the signed document embeds no ``submission.json`` at all.
+        DATA_NOT_COVERED: there is data, but no signature covers it as it is now.
+        DATA_INVALID: the signed data is not a canonical submission that validates.
+        UNKNOWN_PROCEDURE: the data names a procedure that is not known.
+        WRONG_PROCEDURE: the data is for another procedure or version.
+        CONTAINER_INVALID: the ASiC-E container or its signature did not pass.
+        ATTACHMENT_UNDECLARED: the container holds a file the submission does not declare.
+        ATTACHMENT_MISSING: a declared attachment is not in the container.
+    """
+
+    NOT_SIGNED = "not_signed"
+    SIGNATURE_FAILED = "signature_failed"
+    MALFORMED = "malformed"
+    NO_SUBMISSION_DATA = "no_submission_data"
+    DATA_NOT_COVERED = "data_not_covered"
+    DATA_INVALID = "data_invalid"
+    UNKNOWN_PROCEDURE = "unknown_procedure"
+    WRONG_PROCEDURE = "wrong_procedure"
+    CONTAINER_INVALID = "container_invalid"
+    ATTACHMENT_UNDECLARED = "attachment_undeclared"
+    ATTACHMENT_MISSING = "attachment_missing"
+
+
+@attrs.frozen
+class RefusalReason:
+    """One reason a dossier was refused.
+
+    Attributes:
+        code: what kind of refusal it is.
+        message: the reason in English (the same text as in :attr:`OpenedDossier.reasons`).
+    """
+
+    code: DossierRefusal
+    message: str
+
+
+class _Refused(FormError):
+    """A refusal found while reading the embedded data, with its code."""
+
+    def __init__(self, code: DossierRefusal, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
 @attrs.frozen(kw_only=True)
 class OpenedDossier:
     """The result of opening a signed dossier.
@@ -286,6 +343,8 @@ class OpenedDossier:
         accepted: whether every check passed; only then is :attr:`submission` set.
         reasons: why the dossier was refused, in English (empty when accepted).
         report: the verdicts on the PDF's signatures.
+        refusals: the same reasons with their codes, in the same order (empty when
+            accepted; may be empty for an object built by hand with texts only).
         submission: the submission read from the signed data (``None`` when refused).
         sha256: SHA-256 of the embedded data, when it could be read.
         signed_revision: the PDF revision the first signature covers.
@@ -301,6 +360,15 @@ class OpenedDossier:
     signed_revision: int | None = None
     asic: ASiCReport | None = attrs.field(default=None, repr=False)
     files: tuple[DossierFile, ...] = attrs.field(default=(), repr=False)
+    refusals: tuple[RefusalReason, ...] = ()
+
+    def __attrs_post_init__(self) -> None:
+        if self.refusals and tuple(r.message for r in self.refusals) != self.reasons:
+            raise ValueError("refusals must give the same messages as reasons, in order")
+
+    def refused_for(self, code: DossierRefusal) -> bool:
+        """Whether one of the reasons the dossier was refused has ``code``."""
+        return any(r.code is code for r in self.refusals)
 
     def require(self) -> Submission:
         """The submission of an accepted dossier.
@@ -356,9 +424,14 @@ def _embedded(reader: PDFReader, revision: int | None) -> tuple[bytes, frozenset
                 if isinstance(child, PDFDict):
                     stack.append(child)
     if not found:
-        raise FormError(f"the document embeds no {SUBMISSION_FILE_NAME}")
+        raise _Refused(
+            DossierRefusal.NO_SUBMISSION_DATA, f"the document embeds no {SUBMISSION_FILE_NAME}"
+        )
     if len(found) > 1:
-        raise FormError(f"the document embeds {SUBMISSION_FILE_NAME} more than once")
+        raise _Refused(
+            DossierRefusal.DATA_INVALID,
+            f"the document embeds {SUBMISSION_FILE_NAME} more than once",
+        )
     spec = follow(found[0])
     ef = follow(spec.get("EF")) if isinstance(spec, PDFDict) else None
     stream = follow(ef.get("F") or ef.get("UF")) if isinstance(ef, PDFDict) else None
@@ -374,33 +447,48 @@ def _covered_data(reader: PDFReader) -> tuple[bytes, int]:
     """The embedded data, checked to be what the first signature covers.
 
     Raises:
-        FormError: with the reason the data is not covered.
+        FormError: with the reason the data is not covered (a :class:`_Refused` with its
+            code, or a plain one for a structure that cannot be read).
     """
     revisions = [
         s.revision
         for s in find_signatures(reader)
         if s.kind is SignatureKind.SIGNATURE and s.revision is not None
     ]
+    uncovered = DossierRefusal.DATA_NOT_COVERED
     if not revisions:
-        raise FormError("no signature covers a complete revision of the document")
+        raise _Refused(uncovered, "no signature covers a complete revision of the document")
     signed = min(revisions)
     try:
         data, refs, names = _embedded(reader, signed)
     except FormError as exc:
-        raise FormError(f"the signed revision holds no usable data: {exc}") from exc
+        code = exc.code if isinstance(exc, _Refused) else DossierRefusal.MALFORMED
+        if code is DossierRefusal.NO_SUBMISSION_DATA and _has_data_now(reader):
+            code = uncovered
+        raise _Refused(code, f"the signed revision holds no usable data: {exc}") from exc
     for rev in reader.revisions[signed + 1 :]:
         touched = sorted(refs & set(rev.entries))
         if touched:
-            raise FormError(
+            raise _Refused(
+                uncovered,
                 f"revision {rev.index}, made after the signature, rewrites object "
-                f"{touched[0]} of the embedded data"
+                f"{touched[0]} of the embedded data",
             )
     now_data, now_refs, now_names = _embedded(reader, None)
     if now_names != names or now_refs != refs:
-        raise FormError("the catalog's /Names entry changed after the signature")
+        raise _Refused(uncovered, "the catalog's /Names entry changed after the signature")
     if now_data != data:
-        raise FormError("the embedded data differs from the signed revision's")
+        raise _Refused(uncovered, "the embedded data differs from the signed revision's")
     return data, signed
+
+
+def _has_data_now(reader: PDFReader) -> bool:
+    """Whether the latest revision embeds the data (added after the signature, then)."""
+    try:
+        _embedded(reader, None)
+    except (FormError, PDFFormatError):
+        return False
+    return True
 
 
 def _signing_day(report: PDFValidationReport) -> dt.date | None:
@@ -414,28 +502,61 @@ def _read_submission(
     procedure: Procedure | None,
     units: UnitsSource | None,
     today: dt.date | None,
-) -> tuple[Submission | None, list[str]]:
+) -> tuple[Submission | None, list[RefusalReason]]:
+    invalid = DossierRefusal.DATA_INVALID
     try:
         embedded = Submission.from_json(data)
     except FormError as exc:
-        return None, [f"the embedded data is not a submission ({exc})"]
+        return None, [RefusalReason(invalid, f"the embedded data is not a submission ({exc})")]
     proc = procedure or builtin_catalogue().get(embedded.procedure_code)
     if proc is None:
-        return None, [f"procedure {embedded.procedure_code} is unknown; pass procedure="]
+        return None, [
+            RefusalReason(
+                DossierRefusal.UNKNOWN_PROCEDURE,
+                f"procedure {embedded.procedure_code} is unknown; pass procedure=",
+            )
+        ]
     if proc.version != embedded.procedure_version or proc.code != embedded.procedure_code:
         return None, [
-            f"the data is for procedure {embedded.procedure_code} version "
-            f"{embedded.procedure_version}, not {proc.code} version {proc.version}"
+            RefusalReason(
+                DossierRefusal.WRONG_PROCEDURE,
+                f"the data is for procedure {embedded.procedure_code} version "
+                f"{embedded.procedure_version}, not {proc.code} version {proc.version}",
+            )
         ]
     try:
         clean = embedded.validate(proc, units=units, today=today)
     except FormValidationError as exc:
         return None, [
-            f"the embedded data no longer validates: {e.path}: {e.code}" for e in exc.errors
+            RefusalReason(invalid, f"the embedded data no longer validates: {e.path}: {e.code}")
+            for e in exc.errors
         ]
     if clean.canonical_json() != data:
-        return None, ["the embedded data is not in canonical, normalised form"]
+        return None, [
+            RefusalReason(invalid, "the embedded data is not in canonical, normalised form")
+        ]
     return clean, []
+
+
+def _opened(
+    report: PDFValidationReport,
+    refusals: list[RefusalReason],
+    *,
+    submission: Submission | None = None,
+    sha256: str | None = None,
+    signed_revision: int | None = None,
+    asic: ASiCReport | None = None,
+) -> OpenedDossier:
+    return OpenedDossier(
+        accepted=not refusals,
+        reasons=tuple(r.message for r in refusals),
+        refusals=tuple(refusals),
+        report=report,
+        submission=None if refusals else submission,
+        sha256=sha256,
+        signed_revision=signed_revision,
+        asic=asic,
+    )
 
 
 def open_dossier(
@@ -464,31 +585,31 @@ def open_dossier(
         today: the day for date rules (default: the first signature's signing day).
     """
     report = verify_pdf(pdf, trust=trust, policy=policy, revocation=revocation, at=at)
-    reasons: list[str] = []
+    reasons: list[RefusalReason] = []
     if not report.passed:
+        failed = DossierRefusal.SIGNATURE_FAILED
         for number, sig in enumerate(report.signatures, start=1):
             if not sig.passed:
                 why = sig.sub_indication.value if sig.sub_indication else sig.indication.value
-                reasons.append(f"signature {number} did not pass ({why})")
+                reasons.append(RefusalReason(failed, f"signature {number} did not pass ({why})"))
         if not report.signatures:
-            reasons.append("the document is not signed")
-        reasons = reasons or ["a signature or timestamp did not pass"]
+            reasons.append(RefusalReason(DossierRefusal.NOT_SIGNED, "the document is not signed"))
+        reasons = reasons or [RefusalReason(failed, "a signature or timestamp did not pass")]
     try:
         with PDFReader(io.BytesIO(pdf)) as reader:
             data, signed = _covered_data(reader)
     except (FormError, PDFFormatError) as exc:
-        reasons.append(str(exc))
-        return OpenedDossier(accepted=False, reasons=tuple(reasons), report=report)
+        code = exc.code if isinstance(exc, _Refused) else DossierRefusal.MALFORMED
+        reasons.append(RefusalReason(code, str(exc)))
+        return _opened(report, reasons)
     sha256 = hashlib.sha256(data).hexdigest()
     day = today if today is not None else _signing_day(report)
     submission, problems = _read_submission(data, procedure, units, day)
     reasons += problems
-    accepted = not reasons
-    return OpenedDossier(
-        accepted=accepted,
-        reasons=tuple(reasons),
-        report=report,
-        submission=submission if accepted else None,
+    return _opened(
+        report,
+        reasons,
+        submission=submission,
         sha256=sha256,
         signed_revision=signed,
     )
@@ -528,14 +649,14 @@ def verify_dossier(
     container = verify_asic(
         data, trust=trust, policy=policy, revocation=revocation, at=at, limits=limits
     )
-    reasons = list(container.problems)
+    bad = DossierRefusal.CONTAINER_INVALID
+    reasons = [RefusalReason(bad, problem) for problem in container.problems]
     if container.signature is not None and not container.signature.passed:
-        reasons = reasons or ["the container's signature did not pass"]
+        reasons = reasons or [RefusalReason(bad, "the container's signature did not pass")]
     pdf_entry = container.entry(DOSSIER_PDF_NAME)
     if pdf_entry is None:
-        reasons.append(f"the container holds no signed {DOSSIER_PDF_NAME}")
-        empty = PDFValidationReport(signatures=())
-        return OpenedDossier(accepted=False, reasons=tuple(reasons), report=empty, asic=container)
+        reasons.append(RefusalReason(bad, f"the container holds no signed {DOSSIER_PDF_NAME}"))
+        return _opened(PDFValidationReport(signatures=()), reasons, asic=container)
     opened = open_dossier(
         pdf_entry.data,
         trust=trust,
@@ -546,7 +667,7 @@ def verify_dossier(
         units=units,
         today=today,
     )
-    reasons += opened.reasons
+    reasons += opened.refusals
     files: list[DossierFile] = []
     if opened.submission is not None:
         by_digest = {(a.sha256, a.size): a for a in opened.submission.attachments}
@@ -556,18 +677,29 @@ def verify_dossier(
                 continue
             meta = by_digest.get((entry.sha256, len(entry.data)))
             if meta is None:
-                reasons.append(f"{entry.name!r} is not an attachment the submission declares")
+                reasons.append(
+                    RefusalReason(
+                        DossierRefusal.ATTACHMENT_UNDECLARED,
+                        f"{entry.name!r} is not an attachment the submission declares",
+                    )
+                )
                 continue
             present.add(meta.id)
             files.append(DossierFile(attachment=meta, data=entry.data))
         for meta in opened.submission.attachments:
             if meta.id not in present:
-                reasons.append(f"attachment {meta.id!r} ({meta.file_name}) is missing")
+                reasons.append(
+                    RefusalReason(
+                        DossierRefusal.ATTACHMENT_MISSING,
+                        f"attachment {meta.id!r} ({meta.file_name}) is missing",
+                    )
+                )
     accepted = not reasons
     return attrs.evolve(
         opened,
         accepted=accepted,
-        reasons=tuple(reasons),
+        reasons=tuple(r.message for r in reasons),
+        refusals=tuple(reasons),
         submission=opened.submission if accepted else None,
         asic=container,
         files=tuple(files) if accepted else (),

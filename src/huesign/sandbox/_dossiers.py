@@ -22,14 +22,14 @@ from huesign.client.models import (
     Dossier,
     DossierState,
     FormVerdict,
+    ProcedureFee,
     ProcedureSummary,
 )
 from huesign.errors import FormError, FormValidationError
 from huesign.forms.catalogue import Catalogue
-from huesign.forms.dossier import open_dossier
-from huesign.forms.procedure import Procedure
-from huesign.forms.render import SUBMISSION_FILE_NAME
-from huesign.forms.submission import Submission
+from huesign.forms.dossier import DossierRefusal, open_dossier
+from huesign.forms.procedure import Fee, Procedure
+from huesign.forms.submission import VIETNAM_TZ, Submission
 from huesign.pki.cms import verify_cms
 from huesign.pki.fonts import FontWeight, font_bytes
 from huesign.pki.pades import sign_pdf
@@ -38,6 +38,7 @@ from huesign.pki.policy import RevocationMode, ValidationPolicy
 from huesign.pki.report import ValidationReport
 from huesign.pki.revocation import RevocationData, RevocationSource
 from huesign.pki.signers import KeySigner
+from huesign.pki.stamp import RectPlacement, StampAppearance, StampContent, StampLanguage
 from huesign.pki.trust import TrustStore
 from huesign.sandbox._common import Principal, Problem, SandboxState, iso
 from huesign.sandbox.store import Transaction
@@ -182,46 +183,186 @@ def check_signed_form(
     )
     if opened.accepted and opened.submission is not None:
         return FormCheck(verdict=verdict, fee=procedure.fee_for(opened.submission.values))
-    if opened.sha256 is None and any(
-        f"embeds no {SUBMISSION_FILE_NAME}" in reason for reason in opened.reasons
-    ):
+    if opened.refused_for(DossierRefusal.NO_SUBMISSION_DATA):
         return _without_data(verdict, procedure)
     return FormCheck(verdict=verdict, problems=opened.reasons or ("the form was refused",))
 
 
-def _result_pdf(state: SandboxState, dossier: Dossier, procedure: Procedure | None) -> bytes:
-    pdf = FPDF()
-    with tempfile.TemporaryDirectory() as folder:
-        path = os.path.join(folder, "NotoSans-Regular.ttf")
-        with open(path, "wb") as handle:
-            handle.write(font_bytes(FontWeight.REGULAR))
-        pdf.add_font("Noto", style="", fname=path)
-    pdf.add_page()
-    pdf.set_font("Noto", size=14)
-    title = procedure.name_vi if procedure is not None else dossier.procedure_code
-    lines = (
-        "KẾT QUẢ GIẢI QUYẾT THỦ TỤC HÀNH CHÍNH",
-        f"Thủ tục: {title}",
-        f"Mã hồ sơ: {dossier.code}",
-        f"Ngày: {state.now().date().isoformat()}",
-        f"Cơ quan: {state.seal.certificate.identity.common_name or ''}",
+# --- the agency's result --------------------------------------------------------------------
+
+_MOTTO = ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự do - Hạnh phúc")
+_RESULT_TITLE = "KẾT QUẢ GIẢI QUYẾT THỦ TỤC HÀNH CHÍNH"
+_PLACE = "Huế"
+_FAMILY = "NotoSans"
+_STAMP_MM = (78.0, 30.0)  # the seal's visible stamp, width and height
+_MAX_NAME = 200
+
+
+@attrs.frozen(kw_only=True)
+class _Applicant:
+    name: str
+    identifier: str  # masked, e.g. "CCCD: ********1234"
+
+
+def _applicant(state: SandboxState, tx: Transaction, dossier: Dossier, owner: str) -> _Applicant:
+    """Who applied: the signer of the dossier's form (name, masked identifier), else the
+    name the owner's token was registered with."""
+    row = tx.one(
+        "SELECT content, extra FROM documents WHERE dossier_id = ? AND name = 'form'",
+        (dossier.id,),
     )
-    for line in lines:
-        pdf.multi_cell(0, 10, line, new_x="LMARGIN", new_y="NEXT")
-    return bytes(pdf.output())
+    identity = None
+    if row is not None:
+        trust, policy, revocation = _trust_of(state)
+        document = as_bytes(row[0])
+        if row[1] is None:
+            found = verify_pdf(document, trust=trust, policy=policy, revocation=revocation)
+            identity = found.signatures[0].signer if found.signatures else None
+        else:
+            report = verify_cms(
+                as_bytes(row[1]), document, trust=trust, policy=policy, revocation=revocation
+            )
+            identity = report.signer
+    if identity is not None and identity.common_name:
+        main = identity.primary_identifier
+        masked = "—" if main is None else f"{main.prefix}: {main.masked(4)}"
+        return _Applicant(name=identity.common_name[:_MAX_NAME], identifier=masked)
+    named = tx.one("SELECT name FROM credentials WHERE subject = ? LIMIT 1", (owner,))
+    return _Applicant(name=str(named[0])[:_MAX_NAME] if named else "—", identifier="—")
 
 
-def _sign_result(state: SandboxState, document: bytes) -> tuple[bytes, bytes | None]:
-    """The agency's result, PAdES-signed with the seal: ``(signed pdf, None)``."""
+def _vietnamese_date(day: dt.date) -> str:
+    return f"{_PLACE}, ngày {day.day:02d} tháng {day.month:02d} năm {day.year}"
+
+
+def _result_pdf(
+    state: SandboxState,
+    dossier: Dossier,
+    procedure: Procedure | None,
+    applicant: _Applicant,
+    note: str,
+) -> tuple[bytes, tuple[float, float, float, float]]:
+    """The agency's result as an A4 page, and the rectangle (PDF points, from the lower
+    left) where the seal's stamp goes, in the signature block."""
+    agency = state.seal.certificate.identity.common_name or "Cơ quan giải quyết"
+    title = procedure.name_vi if procedure is not None else dossier.procedure_code
+    today = state.now().astimezone(VIETNAM_TZ).date()
+    pdf = FPDF(orientation="P", unit="mm", format="A4")
+    # HarfBuzz reads the font files while laying out: they live until the PDF is written.
+    with tempfile.TemporaryDirectory(prefix="huesign-font-") as folder:
+        for weight, style in ((FontWeight.REGULAR, ""), (FontWeight.BOLD, "B")):
+            path = os.path.join(folder, f"NotoSans-{weight.value}.ttf")
+            with open(path, "wb") as handle:
+                handle.write(font_bytes(weight))
+            pdf.add_font(_FAMILY, style=style, fname=path)
+        pdf.set_text_shaping(True)
+        rect = _lay_out_result(pdf, dossier, title, agency, applicant, note, today)
+        return bytes(pdf.output()), rect
+
+
+def _lay_out_result(
+    pdf: FPDF,
+    dossier: Dossier,
+    title: str,
+    agency: str,
+    applicant: _Applicant,
+    note: str,
+    today: dt.date,
+) -> tuple[float, float, float, float]:
+    pdf.set_title(f"{_RESULT_TITLE} - {dossier.code}")
+    pdf.set_creator("huesign sandbox")
+    pdf.set_lang("vi-VN")
+    pdf.set_margins(20, 15, 20)
+    pdf.set_auto_page_break(auto=False)
+    pdf.add_page()
+    left_w, right_w, top = 70.0, pdf.epw - 70.0, pdf.get_y()
+    # Two-column heading: the agency at the left, the national motto at the right.
+    pdf.set_font(_FAMILY, style="B", size=11)
+    pdf.multi_cell(left_w, 5.5, agency.upper(), align="C", new_x="LEFT", new_y="NEXT")
+    centre = pdf.l_margin + left_w / 2
+    pdf.line(centre - 12, pdf.get_y() + 0.5, centre + 12, pdf.get_y() + 0.5)
+    pdf.set_y(pdf.get_y() + 2)
+    pdf.set_font(_FAMILY, size=10)
+    pdf.multi_cell(left_w, 5.5, f"Số: {dossier.code}", align="C", new_x="LEFT", new_y="NEXT")
+    below_left = pdf.get_y()
+    pdf.set_xy(pdf.l_margin + left_w, top)
+    pdf.set_font(_FAMILY, style="B", size=10.5)
+    pdf.cell(right_w, 5.5, _MOTTO[0], align="C", new_x="LEFT", new_y="NEXT")
+    pdf.set_font(_FAMILY, style="B", size=11)
+    pdf.cell(right_w, 5.5, _MOTTO[1], align="C", new_x="LEFT", new_y="NEXT")
+    middle = pdf.l_margin + left_w + right_w / 2
+    pdf.line(middle - 24, pdf.get_y() + 0.3, middle + 24, pdf.get_y() + 0.3)
+    pdf.set_xy(pdf.l_margin + left_w, pdf.get_y() + 3)
+    pdf.set_font(_FAMILY, size=10.5)
+    pdf.cell(right_w, 5.5, _vietnamese_date(today), align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_y(max(below_left, pdf.get_y()) + 10)
+    pdf.set_font(_FAMILY, style="B", size=14)
+    pdf.multi_cell(0, 7, _RESULT_TITLE, align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(_FAMILY, style="B", size=12)
+    pdf.multi_cell(0, 6.5, f"Thủ tục: {title}", align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(8)
+    rows = (
+        ("Mã hồ sơ:", dossier.code),
+        ("Mã thủ tục:", dossier.procedure_code),
+        ("Người nộp hồ sơ:", applicant.name),
+        ("Số định danh:", applicant.identifier),
+        ("Ngày tiếp nhận:", dossier.created_at.astimezone(VIETNAM_TZ).strftime("%d/%m/%Y")),
+        ("Cơ quan giải quyết:", agency),
+    )
+    for label, value in rows:
+        pdf.set_font(_FAMILY, size=11)
+        pdf.cell(48, 7, label, new_x="RIGHT", new_y="TOP")
+        pdf.set_font(_FAMILY, style="B", size=11)
+        pdf.multi_cell(0, 7, value, new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(5)
+    pdf.set_font(_FAMILY, size=11)
+    decision = (
+        f"{agency} đã xem xét hồ sơ nêu trên và giải quyết xong thủ tục “{title}”. "
+        "Yêu cầu của người nộp hồ sơ được chấp thuận. Kết quả này được ký số bằng chữ ký "
+        "số của cơ quan và có giá trị pháp lý như văn bản giấy."
+    )
+    pdf.multi_cell(0, 6.5, decision, align="J", new_x="LMARGIN", new_y="NEXT")
+    if note.strip():
+        pdf.multi_cell(0, 6.5, f"Ghi chú: {note.strip()[:MAX_NOTE]}", new_x="LMARGIN", new_y="NEXT")
+    # The signature block at the right: title, then the seal's stamp below it.
+    pdf.ln(10)
+    block_x, block_w = pdf.w - pdf.r_margin - 85.0, 85.0
+    pdf.set_x(block_x)
+    pdf.set_font(_FAMILY, style="B", size=11)
+    pdf.cell(block_w, 6, "THỦ TRƯỞNG CƠ QUAN", align="C", new_x="LEFT", new_y="NEXT")
+    pdf.set_font(_FAMILY, size=9.5)
+    pdf.cell(block_w, 5, "(Ký số, đóng dấu điện tử)", align="C", new_x="LEFT", new_y="NEXT")
+    stamp_x = block_x + (block_w - _STAMP_MM[0]) / 2
+    stamp_top = pdf.get_y() + 3
+    k = pdf.k
+    return (
+        round(stamp_x * k, 2),
+        round(pdf.h_pt - (stamp_top + _STAMP_MM[1]) * k, 2),
+        round((stamp_x + _STAMP_MM[0]) * k, 2),
+        round(pdf.h_pt - stamp_top * k, 2),
+    )
+
+
+def _sign_result(
+    state: SandboxState, document: bytes, rect: tuple[float, float, float, float]
+) -> tuple[bytes, bytes | None]:
+    """The agency's result, PAdES-signed with the seal, its stamp visible in ``rect``:
+    ``(signed pdf, None)``."""
     signer = KeySigner(
         key=state.seal.key, certificate=state.seal.certificate, chain=state.seal.chain
     )
-    signed = sign_pdf(
-        document,
-        signer,
-        reason="Kết quả giải quyết thủ tục hành chính",
-        location="Thành phố Huế",
+    reason = "Kết quả giải quyết thủ tục hành chính"
+    location = "Thành phố Huế"
+    stamp = StampAppearance(
+        placement=RectPlacement(page=0, rect=rect),
+        content=StampContent(
+            reason=reason,
+            location=location,
+            language=StampLanguage.VIETNAMESE,
+            show_identifier=False,
+        ),
     )
+    signed = sign_pdf(document, signer, appearance=stamp, reason=reason, location=location)
     if signed is None:  # pragma: no cover - sign_pdf returns bytes without output=
         raise RuntimeError("the result was not signed")
     return signed, None
@@ -302,7 +443,22 @@ def require(row: tuple[object, ...], allowed: set[DossierState], action: str) ->
         )
 
 
+def _fee(fee: Fee) -> ProcedureFee:
+    when = fee.when
+    values: tuple[str | int | bool, ...] = ()
+    if when is not None:
+        values = (when.equals,) if when.equals is not None else when.one_of
+    return ProcedureFee(
+        amount=fee.amount,
+        description_vi=fee.description_vi,
+        description_en=fee.description_en,
+        when_field=None if when is None else when.field,
+        when_values=values,
+    )
+
+
 def summary(procedure: Procedure) -> ProcedureSummary:
+    """The procedure as the portal lists it: the base fee, and every fee with its condition."""
     return ProcedureSummary(
         code=procedure.code,
         name_vi=procedure.name_vi,
@@ -310,8 +466,10 @@ def summary(procedure: Procedure) -> ProcedureSummary:
         domain=procedure.domain,
         level=procedure.level.value,
         agency=procedure.agency,
-        fee=procedure.fee_for({}),
+        fee=sum(fee.amount for fee in procedure.fees if fee.when is None),
         processing_days=procedure.processing_time.days,
+        fee_depends_on_data=any(fee.when is not None and fee.amount for fee in procedure.fees),
+        fees=tuple(_fee(fee) for fee in procedure.fees),
     )
 
 
@@ -397,9 +555,9 @@ def issue_result(
     note: str,
 ) -> None:
     dossier = load_dossier(tx, row)
-    document, signature = _sign_result(
-        state, _result_pdf(state, dossier, catalogue.get(dossier.procedure_code))
-    )
+    applicant = _applicant(state, tx, dossier, str(row[2]))
+    pdf, rect = _result_pdf(state, dossier, catalogue.get(dossier.procedure_code), applicant, note)
+    document, signature = _sign_result(state, pdf, rect)
     tx.execute("DELETE FROM documents WHERE dossier_id = ? AND name = 'result'", (dossier.id,))
     tx.execute(
         "INSERT INTO documents (dossier_id, name, kind, media_type, size, sha256, content,"

@@ -190,6 +190,22 @@ class SigningSandboxState:
         """The credentials of ``user_id``."""
         return [c for c in self.credentials.values() if c.user_id == user_id]
 
+    def add_credential(self, credential: SandboxCredential) -> None:
+        """Register ``credential`` with the provider; safe to call from any thread.
+
+        The mapping is replaced, never mutated, so handlers reading :attr:`credentials`
+        without the lock always see a complete mapping.  Registering the same credential
+        again does nothing.
+
+        Raises:
+            ValueError: another credential already has the same ``credential_id``.
+        """
+        with self._lock:
+            known = self.credentials.get(credential.credential_id)
+            if known is not None and known != credential:
+                raise ValueError(f"credential {credential.credential_id!r} is already registered")
+            self.credentials = {**self.credentials, credential.credential_id: credential}
+
     def sp769_status(self, tran_id: str) -> dict[str, object]:
         """The sp769 status of a transaction (what ``signatures/sign/{tran_id}/status`` says)."""
         return sp769_status_of(self, tran_id)

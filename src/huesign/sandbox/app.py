@@ -180,9 +180,7 @@ class SandboxParts:
             self._citizens[cccd] = citizen
             with self.state.store.transaction() as tx:
                 remember_token(tx, token, role="citizen", subject=citizen.subject, name=name)
-            signing = self.signing
-            # Rebind, never mutate: the provider's handlers may be iterating the old mapping.
-            signing.credentials = {**signing.credentials, credential.credential_id: credential}
+            self.signing.add_credential(credential)
         return citizen
 
 
