@@ -116,39 +116,42 @@ class CertInfo:
         return self._label
 
     def _extensions(self, c: x509.Certificate) -> None:
+        # Dispatch on the exact value class: cryptography builds these classes itself, and an
+        # identity test is much cheaper than isinstance against its abstract base classes.
         seen: set[x509.ObjectIdentifier] = set()
         for ext in c.extensions:
-            if ext.oid in seen:
-                raise ValueError(f"duplicate extension {ext.oid.dotted_string}")
-            seen.add(ext.oid)
+            oid = ext.oid
+            if oid in seen:
+                raise ValueError(f"duplicate extension {oid.dotted_string}")
+            seen.add(oid)
             value = ext.value
-            if ext.critical and ext.oid not in KNOWN_EXTENSIONS:
-                self.unknown_critical.append(ext.oid.dotted_string)
-            if isinstance(value, x509.BasicConstraints):
+            if ext.critical and oid not in KNOWN_EXTENSIONS:
+                self.unknown_critical.append(oid.dotted_string)
+            if type(value) is x509.BasicConstraints:
                 self.basic_ca = value.ca
                 self.path_len = value.path_length
-            elif isinstance(value, x509.KeyUsage):
+            elif type(value) is x509.KeyUsage:
                 self.key_usage = KeyUsage.from_extension(value)
-            elif isinstance(value, x509.ExtendedKeyUsage):
+            elif type(value) is x509.AuthorityKeyIdentifier:
+                self.aki = value.key_identifier
+            elif type(value) is x509.SubjectKeyIdentifier:
+                self.ski = value.digest
+            elif type(value) is x509.ExtendedKeyUsage:
                 self.eku = tuple(o.dotted_string for o in value)
-            elif isinstance(value, x509.SubjectAlternativeName):
+            elif type(value) is x509.SubjectAlternativeName:
                 self.san = list(value)
-            elif isinstance(value, x509.NameConstraints):
+            elif type(value) is x509.NameConstraints:
                 self.name_constraints = value
-            elif isinstance(value, x509.CertificatePolicies):
+            elif type(value) is x509.CertificatePolicies:
                 self.policies = [p.policy_identifier.dotted_string for p in value]
                 if len(set(self.policies)) != len(self.policies):
                     raise ValueError("a policy appears twice in certificate policies")
-            elif isinstance(value, x509.PolicyConstraints):
+            elif type(value) is x509.PolicyConstraints:
                 self.require_explicit = value.require_explicit_policy
                 self.inhibit_mapping = value.inhibit_policy_mapping
-            elif isinstance(value, x509.InhibitAnyPolicy):
+            elif type(value) is x509.InhibitAnyPolicy:
                 self.inhibit_any = value.skip_certs
-            elif isinstance(value, x509.AuthorityKeyIdentifier):
-                self.aki = value.key_identifier
-            elif isinstance(value, x509.SubjectKeyIdentifier):
-                self.ski = value.digest
-            elif ext.oid == ExtensionOID.POLICY_MAPPINGS and isinstance(
+            elif oid == ExtensionOID.POLICY_MAPPINGS and isinstance(
                 value, x509.UnrecognizedExtension
             ):
                 parsed = asn1_x509.PolicyMappings.load(value.value, strict=True)

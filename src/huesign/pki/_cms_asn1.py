@@ -11,14 +11,15 @@ import datetime as dt
 import enum
 import hashlib
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO, TypeAlias
 
 import attrs
-from asn1crypto import algos, cms, core
+from asn1crypto import algos, cms, core, parser
 
 from huesign.errors import CertificateError
+from huesign.pki import _cms_build as build
 from huesign.pki.algorithms import HashAlgorithm, RSAPadding, SignatureAlgorithm
 from huesign.pki.certificates import Certificate
 from huesign.pki.keys import PublicKey
@@ -192,24 +193,74 @@ def attribute_values(attrs: cms.CMSAttributes | None, oid: str) -> list[Any] | N
     return list(found[0]["values"])
 
 
+class _Attributes:
+    """The attributes of one SET, indexed by dotted OID in a single pass."""
+
+    __slots__ = ("_by_oid",)
+
+    def __init__(self, attrs: cms.CMSAttributes) -> None:
+        self._by_oid: dict[str, list[Any]] = {}
+        for attr in attrs:
+            self._by_oid.setdefault(attr["type"].dotted, []).append(attr)
+
+    def values(self, oid: str) -> list[Any] | None:
+        """Like :func:`attribute_values`, without scanning the set again."""
+        found = self._by_oid.get(oid)
+        if not found:
+            return None
+        if len(found) > 1:
+            raise CMSFormatError(f"attribute {oid} occurs more than once")
+        return list(found[0]["values"])
+
+
 def certificates_of(signed: cms.SignedData) -> list[Certificate]:
     """Every X.509 certificate embedded in ``signed`` that parses (others are skipped)."""
     out: list[Certificate] = []
     certs = signed["certificates"]
     if absent(certs):
         return out
-    for choice in certs:
-        if choice.name != "certificate":
+    # Walk the SET's elements directly: the ``certificate`` choice is the universal
+    # SEQUENCE; the other choices carry context-specific tags and are skipped.
+    data = bytes(certs.contents or b"")
+    while data:
+        cls, constructed, tag, header, contents, trailer = parser.parse(data, strict=False)
+        der = header + contents + trailer
+        data = data[len(der) :]
+        if (cls, constructed, tag) != (0, 1, 16):
             continue
         try:
-            out.append(Certificate.from_der(choice.chosen.dump()))
+            out.append(Certificate.from_der(der))
         except (ValueError, CertificateError):
             continue
     return out
 
 
+def _issuer_body(certificate: Certificate) -> bytes:
+    der = certificate.to_cryptography().issuer.public_bytes()
+    first = der[1]
+    return der[2 if first < 0x80 else 2 + (first & 0x7F) :]
+
+
+class _IssuerBodies:
+    """:func:`_issuer_body` computed at most once per certificate within one check."""
+
+    __slots__ = ("_memo",)
+
+    def __init__(self) -> None:
+        self._memo: dict[Certificate, bytes] = {}
+
+    def __call__(self, certificate: Certificate) -> bytes:
+        found = self._memo.get(certificate)
+        if found is None:
+            found = self._memo[certificate] = _issuer_body(certificate)
+        return found
+
+
 def find_signer_certificate(
-    signer_info: cms.SignerInfo, candidates: Sequence[Certificate]
+    signer_info: cms.SignerInfo,
+    candidates: Sequence[Certificate],
+    *,
+    issuer_body: Callable[[Certificate], bytes] = _issuer_body,
 ) -> Certificate | None:
     """The certificate the SignerInfo's ``sid`` names, among ``candidates``."""
     sid = signer_info["sid"]
@@ -217,7 +268,7 @@ def find_signer_certificate(
         issuer = name_body(sid.chosen["issuer"])
         serial = sid.chosen["serial_number"].native
         for cand in candidates:
-            if cand.serial_number == serial and _issuer_body(cand) == issuer:
+            if cand.serial_number == serial and issuer_body(cand) == issuer:
                 return cand
         return None
     ski = sid.chosen.native
@@ -230,12 +281,6 @@ def find_signer_certificate(
 def name_body(name: Any) -> bytes:
     """The contents of an asn1crypto ``Name`` (its RDN sequence without tag and length)."""
     return bytes(name.chosen.contents or b"")
-
-
-def _issuer_body(certificate: Certificate) -> bytes:
-    der = certificate.to_cryptography().issuer.public_bytes()
-    first = der[1]
-    return der[2 if first < 0x80 else 2 + (first & 0x7F) :]
 
 
 def signature_algorithm_of(signer_info: cms.SignerInfo) -> SignatureAlgorithm:
@@ -352,7 +397,8 @@ def check_signer_info(
     digest algorithm (see :func:`content_hash_algorithm`).  ``raw_content`` is needed only
     for a SignerInfo without signed attributes, whose signature covers the content itself.
     """
-    cert = find_signer_certificate(signer_info, candidates)
+    issuer_body = _IssuerBodies()
+    cert = find_signer_certificate(signer_info, candidates, issuer_body=issuer_body)
     try:
         algorithm = signature_algorithm_of(signer_info)
         hash_algorithm = content_hash_algorithm(signer_info)
@@ -381,18 +427,21 @@ def check_signer_info(
     # The signed bytes first, while the parsed attributes still hold their original encoding
     # (reading a DEFAULT field below makes asn1crypto re-encode on the next dump).
     tbs = signed_attributes_der(signed_attrs)
+    attributes = _Attributes(signed_attrs)
 
-    ctype = attribute_values(signed_attrs, "1.2.840.113549.1.9.3")
-    digest = attribute_values(signed_attrs, "1.2.840.113549.1.9.4")
+    ctype = attributes.values("1.2.840.113549.1.9.3")
+    digest = attributes.values("1.2.840.113549.1.9.4")
     if not ctype or not digest or len(ctype) != 1 or len(digest) != 1:
         return fail(Failure.MISSING_ATTRIBUTE, "content-type and message-digest are required")
     if ctype[0].dotted != content_type:
         return fail(Failure.CONTENT_TYPE)
     # Signing certificate binding (ESS signing-certificate-v2, or v1 with SHA-1).
     has_v2 = False
-    ess_v2 = attribute_values(signed_attrs, "1.2.840.113549.1.9.16.2.47")
-    ess_v1 = attribute_values(signed_attrs, "1.2.840.113549.1.9.16.2.12")
-    if ess_v2:
+    ess_v2 = attributes.values("1.2.840.113549.1.9.16.2.47")
+    ess_v1 = attributes.values("1.2.840.113549.1.9.16.2.12")
+    if ess_v2 and ess_v2[0].dump() in _usual_ess_v2(cert, issuer_body):
+        has_v2 = True
+    elif ess_v2:
         has_v2 = True
         first = ess_v2[0]["certs"][0]
         name = first["hash_algorithm"]["algorithm"].native
@@ -400,14 +449,16 @@ def check_signer_info(
             return fail(Failure.UNSUPPORTED_ALGORITHM, f"ESSCertIDv2 digest {name}")
         if hashlib.new(name, cert.der).digest() != first["cert_hash"].native:
             return fail(Failure.CERTIFICATE_BINDING)
-        if not _issuer_serial_matches(first["issuer_serial"], cert):
+        if not _issuer_serial_matches(first["issuer_serial"], cert, issuer_body):
             return fail(Failure.CERTIFICATE_BINDING)
     elif ess_v1:
         first = ess_v1[0]["certs"][0]
         if hashlib.sha1(cert.der, usedforsecurity=False).digest() != first["cert_hash"].native:
             return fail(Failure.CERTIFICATE_BINDING)
-    protection = attribute_values(signed_attrs, "1.2.840.113549.1.9.52")
-    if protection:
+    protection = attributes.values("1.2.840.113549.1.9.52")
+    if protection and protection[0].dump() == _usual_protection(signer_info):
+        pass
+    elif protection:
         prot = protection[0]
         if prot["digest_algorithm"].dump() != signer_info["digest_algorithm"].dump() and (
             prot["digest_algorithm"]["algorithm"].native != hash_algorithm.value
@@ -423,7 +474,7 @@ def check_signer_info(
     if not verify_signature_value(cert.public_key, algorithm, tbs, signature):
         return fail(Failure.SIGNATURE)
     signing_time = None
-    times = attribute_values(signed_attrs, "1.2.840.113549.1.9.5")
+    times = attributes.values("1.2.840.113549.1.9.5")
     if times:
         value = times[0].native
         if isinstance(value, dt.datetime):
@@ -436,13 +487,47 @@ def check_signer_info(
     )
 
 
-def _issuer_serial_matches(issuer_serial: Any, cert: Certificate) -> bool:
+# Fast paths: an attribute whose bytes are exactly the usual encoding of what the checks
+# below accept is accepted without building asn1crypto objects for its fields; anything else
+# (other digests, extra fields, other encodings) goes through the full checks.
+
+
+def _usual_ess_v2(
+    cert: Certificate, issuer_body: Callable[[Certificate], bytes]
+) -> tuple[bytes, bytes]:
+    """The usual DERs of a SigningCertificateV2 naming ``cert`` by its SHA-256 hash.
+
+    One ESSCertIDv2 with issuer and serial; the digest algorithm omitted (the DEFAULT) or
+    written out.
+    """
+    issuer_serial = build.seq(
+        build.seq(build.tlv(0xA4, build.tlv(0x30, issuer_body(cert)))),
+        build.integer(cert.serial_number),
+    )
+    cert_hash = build.octets(hashlib.sha256(cert.der).digest())
+    algorithm = build.digest_algorithm(HashAlgorithm.SHA256)
+    return (
+        build.seq(build.seq(build.seq(cert_hash, issuer_serial))),
+        build.seq(build.seq(build.seq(algorithm, cert_hash, issuer_serial))),
+    )
+
+
+def _usual_protection(signer_info: cms.SignerInfo) -> bytes:
+    """The usual DER of the CMSAlgorithmProtection matching the SignerInfo's algorithms."""
+    digest = signer_info["digest_algorithm"].dump()
+    signature = parser.parse(signer_info["signature_algorithm"].dump())[4]
+    return build.seq(digest, build.tlv(0xA1, signature))
+
+
+def _issuer_serial_matches(
+    issuer_serial: Any, cert: Certificate, issuer_body: Callable[[Certificate], bytes]
+) -> bool:
     if absent(issuer_serial):
         return True
     if issuer_serial["serial_number"].native != cert.serial_number:
         return False
     names = [name_body(gn.chosen) for gn in issuer_serial["issuer"] if gn.name == "directory_name"]
-    return not names or _issuer_body(cert) in names
+    return not names or issuer_body(cert) in names
 
 
 def _same_signature_algorithm(

@@ -373,7 +373,13 @@ def conclude(
         revocation=revocation,
     )
     evidence = tuple(_evidence(r) for r in result.revocation)
-    chain = tuple(CertificateSummary.from_certificate(c) for c in result.chain)
+    signer_summary = base.signer_certificate
+    chain = tuple(
+        signer_summary
+        if c == cert and signer_summary is not None
+        else CertificateSummary.from_certificate(c)
+        for c in result.chain
+    )
     warnings.extend(_message_from(w, "path_warning") for w in result.warnings)
     if result.valid:
         return attrs.evolve(

@@ -16,6 +16,7 @@ from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.x509.oid import ExtensionOID
 
+from huesign.pki._certinfo import CertInfo
 from huesign.pki._names import NormName, normalize_name
 from huesign.pki.certificates import Certificate, KeyUsage
 from huesign.pki.policy import ValidationPolicy
@@ -67,6 +68,14 @@ class CRLContext(Protocol):
         """Whether a signature digest name is acceptable."""
         ...
 
+    def info(self, cert: Certificate) -> CertInfo:
+        """The parsed facts of ``cert``, parsed once per validation."""
+        ...
+
+    def crl_signed_by(self, parsed: ParsedCRL, signer: Certificate) -> bool:
+        """Whether ``signer``'s key verifies the CRL (counted, checked once per validation)."""
+        ...
+
 
 @attrs.frozen
 class CRLOutcome:
@@ -90,18 +99,38 @@ def hash_name(get: Callable[[], object]) -> str | None:
 
 @attrs.frozen(kw_only=True)
 class ParsedCRL:
-    """A CRL parsed once, with its DER and normalised issuer."""
+    """A CRL parsed once, with its DER, normalised issuer and the numbers delta CRLs need.
+
+    Attributes:
+        crl: the parsed CRL.
+        der: its DER encoding.
+        issuer: the normalised issuer name.
+        number: the CRL number (``None`` when absent or unreadable).
+        delta_base: the base CRL number of a delta CRL (``None`` for a complete CRL).
+        idp_der: the DER of the issuing distribution point (empty when absent).
+    """
 
     crl: x509.CertificateRevocationList
     der: bytes
     issuer: NormName
+    number: int | None
+    delta_base: int | None
+    idp_der: bytes
 
 
 def parse_crl(der: bytes) -> ParsedCRL | None:
     """Parse a DER CRL, or return ``None`` when it is unreadable."""
     try:
         crl = x509.load_der_x509_crl(der)
-        return ParsedCRL(crl=crl, der=der, issuer=normalize_name(crl.issuer))
+        number, delta_base, idp_der = _numbers(crl)
+        return ParsedCRL(
+            crl=crl,
+            der=der,
+            issuer=normalize_name(crl.issuer),
+            number=number,
+            delta_base=delta_base,
+            idp_der=idp_der,
+        )
     except (ValueError, TypeError):
         return None
 
@@ -128,6 +157,7 @@ def _crl_scope_ok(
     point: x509.DistributionPoint | None,
     parsed: ParsedCRL,
     is_ca: bool,
+    cert_issuer: NormName,
 ) -> tuple[bool, frozenset[str]]:
     """RFC 5280 6.3.3 (b) and (c): whether the CRL covers ``cert`` and for which reasons."""
     crl = parsed.crl
@@ -145,7 +175,7 @@ def _crl_scope_ok(
     if crl_issuers:
         if parsed.issuer not in crl_issuers or idp is None or not idp.indirect_crl:
             return False, frozenset()
-    elif parsed.issuer != normalize_name(cert.issuer):
+    elif parsed.issuer != cert_issuer:
         return False, frozenset()
     reasons = _ALL_REASONS
     if idp is not None:
@@ -204,48 +234,47 @@ def _crl_signed(cert_issuer: Certificate, parsed: ParsedCRL, ctx: CRLContext) ->
     except (ValueError, x509.DuplicateExtension):
         return False
     candidates: list[Certificate] = []
-    if normalize_name(cert_issuer.subject) == parsed.issuer:
+    if ctx.info(cert_issuer).subject == parsed.issuer:
         candidates.append(cert_issuer)
     candidates.extend(c for c in ctx.certificates_named(parsed.issuer) if c != cert_issuer)
     for signer in candidates:
-        ski = signer.subject_key_identifier
+        info = ctx.info(signer)
+        if info.error:  # the accessors say what is malformed
+            ski, usage = signer.subject_key_identifier, signer.key_usage
+        else:
+            ski, usage = info.ski, info.key_usage
         if aki is not None and ski is not None and aki != ski:
             continue
-        usage = signer.key_usage
         if usage is not None and KeyUsage.CRL_SIGN not in usage:
             continue
-        ctx.count_signature()
-        try:
-            ok = crl.is_signature_valid(signer.to_cryptography().public_key())  # type: ignore[arg-type]
-        except (ValueError, TypeError, UnsupportedAlgorithm):
-            ok = False
-        if not ok:
+        if not ctx.crl_signed_by(parsed, signer):
             continue
         if signer == cert_issuer or ctx.validate_signer(signer) is None:
             return True
     return False
 
 
-def _crl_number(crl: x509.CertificateRevocationList) -> int | None:
+def _numbers(crl: x509.CertificateRevocationList) -> tuple[int | None, int | None, bytes]:
+    """The CRL number, the delta base CRL number and the issuing distribution point DER.
+
+    One pass over the extensions; all three are absent when the extensions are unreadable.
+    """
     try:
-        return crl.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
-    except (x509.ExtensionNotFound, ValueError, x509.DuplicateExtension):
-        return None
-
-
-def _delta_base(crl: x509.CertificateRevocationList) -> int | None:
-    try:
-        return crl.extensions.get_extension_for_class(x509.DeltaCRLIndicator).value.crl_number
-    except (x509.ExtensionNotFound, ValueError, x509.DuplicateExtension):
-        return None
-
-
-def _idp_der(crl: x509.CertificateRevocationList) -> bytes:
-    try:
-        ext = crl.extensions.get_extension_for_class(x509.IssuingDistributionPoint)
-    except (x509.ExtensionNotFound, ValueError, x509.DuplicateExtension):
-        return b""
-    return ext.value.public_bytes()
+        extensions = crl.extensions
+    except (ValueError, x509.DuplicateExtension):
+        return None, None, b""
+    number: int | None = None
+    base: int | None = None
+    idp = b""
+    for ext in extensions:
+        value = ext.value
+        if type(value) is x509.CRLNumber:
+            number = value.crl_number
+        elif type(value) is x509.DeltaCRLIndicator:
+            base = value.crl_number
+        elif type(value) is x509.IssuingDistributionPoint:
+            idp = value.public_bytes()
+    return number, base, idp
 
 
 @attrs.frozen
@@ -254,10 +283,11 @@ class _Entry:
     time: dt.datetime
 
 
-def _find_entry(cert: Certificate, parsed: ParsedCRL, *, indirect: bool) -> _Entry | bool | None:
+def _find_entry(
+    cert: Certificate, parsed: ParsedCRL, *, indirect: bool, target_issuer: NormName
+) -> _Entry | bool | None:
     """The CRL entry of ``cert`` (``None`` when absent, ``False`` when the CRL is unusable)."""
     crl = parsed.crl
-    target_issuer = normalize_name(cert.issuer)
     found: x509.RevokedCertificate | None = None
     if not indirect and cert.serial_number > 0:
         found = crl.get_revoked_certificate_by_serial_number(cert.serial_number)
@@ -296,9 +326,11 @@ def check_crls(
         points: list[x509.DistributionPoint | None] = list(cdp.value)
     except x509.ExtensionNotFound:
         points = [None]
-    is_ca = cert.is_ca
-    complete = [p for p in crls if _delta_base(p.crl) is None]
-    deltas = [p for p in crls if _delta_base(p.crl) is not None]
+    info = ctx.info(cert)
+    is_ca = cert.is_ca if info.error else info.basic_ca
+    cert_issuer = info.issuer
+    complete = [p for p in crls if p.delta_base is None]
+    deltas = [p for p in crls if p.delta_base is not None]
     mask: frozenset[str] = frozenset()
     status: _Entry | None = None
     evidence: list[bytes] = []
@@ -306,36 +338,34 @@ def check_crls(
         for parsed in complete:
             if mask >= _ALL_REASONS:
                 break
-            ok, interim = _crl_scope_ok(cert, point, parsed, is_ca)
+            ok, interim = _crl_scope_ok(cert, point, parsed, is_ca, cert_issuer)
             if not ok or interim <= mask:
                 continue
             if not _crl_usable(parsed, ctx) or not _crl_signed(issuer, parsed, ctx):
                 continue
-            indirect = bool(point is not None and point.crl_issuer) or parsed.issuer != (
-                normalize_name(cert.issuer)
-            )
-            number = _crl_number(parsed.crl)
+            indirect = bool(point is not None and point.crl_issuer) or parsed.issuer != cert_issuer
+            number = parsed.number
             entry: _Entry | bool | None = None
             delta_used: ParsedCRL | None = None
             for delta in deltas:
-                base = _delta_base(delta.crl)
+                base = delta.delta_base
                 if (
                     delta.issuer != parsed.issuer
                     or number is None
                     or base is None
                     or base > number
-                    or _idp_der(delta.crl) != _idp_der(parsed.crl)
+                    or delta.idp_der != parsed.idp_der
                     or not _crl_usable(delta, ctx)
                     or not _crl_signed(issuer, delta, ctx)
                 ):
                     continue
                 delta_used = delta
-                entry = _find_entry(cert, delta, indirect=indirect)
+                entry = _find_entry(cert, delta, indirect=indirect, target_issuer=cert_issuer)
                 break
             if entry is False:
                 continue
             if entry is None:
-                entry = _find_entry(cert, parsed, indirect=indirect)
+                entry = _find_entry(cert, parsed, indirect=indirect, target_issuer=cert_issuer)
                 if entry is False:
                     continue
             evidence.append(parsed.der)

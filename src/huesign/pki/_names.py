@@ -31,19 +31,17 @@ NormName = tuple[frozenset[tuple[str, str | bytes]], ...]
 _EMAIL_OID = NameOID.EMAIL_ADDRESS
 
 
-def _fold(value: str) -> str:
-    return " ".join(value.split()).casefold()
-
-
 def normalize_name(name: x509.Name) -> NormName:
     """Return ``name`` in the form RFC 5280, 7.1 compares (case and whitespace folded)."""
-    return tuple(
-        frozenset(
-            (a.oid.dotted_string, _fold(a.value) if isinstance(a.value, str) else bytes(a.value))
-            for a in rdn
-        )
-        for rdn in name.rdns
-    )
+    out: list[frozenset[tuple[str, str | bytes]]] = []
+    for rdn in name.rdns:
+        items: list[tuple[str, str | bytes]] = []
+        for attribute in rdn:
+            value = attribute.value
+            folded = " ".join(value.split()).casefold() if isinstance(value, str) else bytes(value)
+            items.append((attribute.oid.dotted_string, folded))
+        out.append(frozenset(items))
+    return tuple(out)
 
 
 def subject_emails(name: x509.Name) -> tuple[str, ...]:

@@ -140,6 +140,7 @@ class _Run:
             count_signature=self.count_signature,
             validate_signer=self.validate_signer,
             certificates_named=self.named,
+            certificate_info=self.info,
         )
         self.signer_anchor: Certificate | None = None
 
@@ -233,20 +234,24 @@ class _Run:
             raise self.fail(SubIndication.CRYPTO_CONSTRAINTS_FAILURE, problem, 0, 0)
         if not policy.strict_anchor:
             return
-        name = f"trust anchor {anchor.label}"
         cc = SubIndication.CHAIN_CONSTRAINTS_FAILURE
+        broken: str | None = None
         if not anchor.v3:
-            raise self.fail(cc, f"{name} is not a version 3 certificate", 0, 0)
-        if not anchor.basic_ca:
-            raise self.fail(cc, f"{name} is not a CA (basic constraints cA is not set)", 0, 0)
-        if anchor.key_usage is not None and KeyUsage.KEY_CERT_SIGN not in anchor.key_usage:
-            raise self.fail(cc, f"{name} lacks the keyCertSign key usage", 0, 0)
-        if anchor.unknown_critical:
-            unknown = ", ".join(anchor.unknown_critical)
-            raise self.fail(cc, f"{name} has unknown critical extension {unknown}", 0, 0)
+            broken = "is not a version 3 certificate"
+        elif not anchor.basic_ca:
+            broken = "is not a CA (basic constraints cA is not set)"
+        elif anchor.key_usage is not None and KeyUsage.KEY_CERT_SIGN not in anchor.key_usage:
+            broken = "lacks the keyCertSign key usage"
+        elif anchor.unknown_critical:
+            broken = "has unknown critical extension " + ", ".join(anchor.unknown_critical)
+        if broken is not None:
+            raise self.fail(cc, f"trust anchor {anchor.label} {broken}", 0, 0)
         if not anchor.cert.not_before <= self.at <= anchor.cert.not_after:
             raise self.fail(
-                SubIndication.OUT_OF_BOUNDS_NO_POE, f"{name} is not valid at {self.at}", 0, 0
+                SubIndication.OUT_OF_BOUNDS_NO_POE,
+                f"trust anchor {anchor.label} is not valid at {self.at}",
+                0,
+                0,
             )
 
     def validate(

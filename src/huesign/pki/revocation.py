@@ -34,6 +34,7 @@ from cryptography.x509 import ocsp
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from huesign.errors import PKIError, RevocationFetchError
+from huesign.pki._certinfo import CertInfo
 from huesign.pki._crl import CRLOutcome, ParsedCRL, check_crls, hash_name, parse_crl
 from huesign.pki._names import NormName, normalize_name
 from huesign.pki.certificates import Certificate
@@ -213,6 +214,8 @@ class RevocationContext:
         validate_signer: validates a CRL or OCSP signer's own path (to the same anchor);
             returns why it fails, or ``None``.
         certificates_named: certificates known to the validation with a given subject.
+        certificate_info: the validation's parsed facts of a certificate (``None``: the
+            context parses each certificate once itself).
         fetched: answers fetched during this validation, by URL (``None`` for failures).
     """
 
@@ -222,7 +225,37 @@ class RevocationContext:
     count_signature: Callable[[], None]
     validate_signer: Callable[[Certificate], str | None]
     certificates_named: Callable[[NormName], Sequence[Certificate]]
+    certificate_info: Callable[[Certificate], CertInfo] | None = None
     fetched: dict[str, bytes | None] = attrs.field(factory=dict)
+    _infos: dict[Certificate, CertInfo] = attrs.field(factory=dict, init=False, repr=False)
+    _crl_signatures: dict[tuple[bytes, Certificate], bool] = attrs.field(
+        factory=dict, init=False, repr=False
+    )
+
+    def info(self, cert: Certificate) -> CertInfo:
+        """The parsed facts of ``cert``, parsed once per validation."""
+        if self.certificate_info is not None:
+            return self.certificate_info(cert)
+        found = self._infos.get(cert)
+        if found is None:
+            found = self._infos[cert] = CertInfo(cert)
+        return found
+
+    def crl_signed_by(self, parsed: ParsedCRL, signer: Certificate) -> bool:
+        """Whether ``signer``'s key verifies the CRL (counted, checked once per validation)."""
+        key = (parsed.der, signer)
+        found = self._crl_signatures.get(key)
+        if found is None:
+            self.count_signature()
+            public_key = self.info(signer).key
+            try:
+                if public_key is None:
+                    public_key = signer.to_cryptography().public_key()
+                found = parsed.crl.is_signature_valid(public_key)  # type: ignore[arg-type]
+            except (ValueError, TypeError, UnsupportedAlgorithm):
+                found = False
+            self._crl_signatures[key] = found
+        return found
 
     @property
     def online(self) -> bool:
