@@ -16,7 +16,6 @@ an expired SAD or token -> :class:`~huesign.errors.AuthorizationExpiredError`, `
 from __future__ import annotations
 
 import base64
-import binascii
 import datetime as dt
 import enum
 from collections.abc import Mapping, Sequence
@@ -30,6 +29,7 @@ from huesign.client._remote_flow import (
     Flow,
     Reply,
     Wait,
+    as_base64,
     as_int,
     as_list,
     as_mapping,
@@ -284,10 +284,7 @@ def _ok(reply: Reply | None) -> Mapping[str, object]:
 
 
 def _b64(value: object, what: str) -> bytes:
-    try:
-        return base64.b64decode(as_str(value, what), validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise RemoteSigningError(f"the CSC service sent a malformed {what}") from exc
+    return as_base64(value, what, sender="the CSC service")
 
 
 def _parse_info(body: Mapping[str, object]) -> CSCServiceInfo:

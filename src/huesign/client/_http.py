@@ -31,6 +31,9 @@ exactly this):
    :class:`~huesign.errors.RequestTimeout` or an :class:`~huesign.errors.HTTPStatusError`
    subclass, always ``from`` the httpx exception.
 4. ``paginate(first_call, next_call)`` walks cursor pages lazily.
+5. Write the client once, generic over the shell, on :class:`huesign.client._shell.ClientShell`
+   (options, ``with_options`` sharing the pool, closing, context management); the blocking
+   and asyncio twins only bind their resources.
 
 Response bodies are read with a size cap (:attr:`ClientOptions.max_response_size`); request
 bodies given as a :class:`~pathlib.Path` are streamed from disk in chunks and re-opened for
@@ -480,8 +483,36 @@ def _transport_error(exc: httpx.TransportError) -> TransportError:
     return TransportError(f"the request failed: {type(exc).__name__}")
 
 
-def _jitter(rng: random.Random) -> float:
-    return rng.random()
+def _settle(
+    policy: RetryPolicy,
+    request: APIRequest,
+    retry: int,
+    outcome: APIResponse | TransportError,
+    rng: random.Random,
+) -> APIResponse | float:
+    """The response to return, or the delay before the next attempt; raises when final."""
+    status: int | None = None
+    retry_after: float | None = None
+    if isinstance(outcome, APIResponse):
+        if outcome.status_code < 400:
+            return outcome
+        status = outcome.status_code
+        retry_after = parse_retry_after(outcome.headers.get("retry-after"))
+    wait = policy.next_delay(
+        request, retry=retry, status_code=status, retry_after=retry_after, jitter=rng.random()
+    )
+    if wait is not None:
+        return wait
+    if isinstance(outcome, TransportError):
+        raise outcome
+    raise_for_status(outcome)
+    raise AssertionError("unreachable: an error status always raises")
+
+
+def _add_chunk(body: bytearray, chunk: bytes, options: ClientOptions) -> None:
+    body.extend(chunk)
+    if len(body) > options.max_response_size:
+        raise _too_large(options)
 
 
 # --- the shells ------------------------------------------------------------------------------
@@ -518,9 +549,7 @@ class SyncHTTP:
             try:
                 body = bytearray()
                 for chunk in response.iter_bytes():
-                    body += chunk
-                    if len(body) > self.options.max_response_size:
-                        raise _too_large(self.options)
+                    _add_chunk(body, chunk, self.options)
             finally:
                 response.close()
         except httpx.TransportError as exc:
@@ -535,31 +564,13 @@ class SyncHTTP:
         retry = 0
         while True:
             try:
-                response = self._attempt(request)
-            except TransportError:
-                wait = policy.next_delay(
-                    request,
-                    retry=retry,
-                    status_code=None,
-                    retry_after=None,
-                    jitter=_jitter(self._rng),
-                )
-                if wait is None:
-                    raise
-            else:
-                if response.status_code < 400:
-                    return response
-                wait = policy.next_delay(
-                    request,
-                    retry=retry,
-                    status_code=response.status_code,
-                    retry_after=parse_retry_after(response.headers.get("retry-after")),
-                    jitter=_jitter(self._rng),
-                )
-                if wait is None:
-                    raise_for_status(response)
-                    raise AssertionError("unreachable: an error status always raises")
-            self._sleep(wait)
+                outcome: APIResponse | TransportError = self._attempt(request)
+            except TransportError as exc:
+                outcome = exc
+            step = _settle(policy, request, retry, outcome, self._rng)
+            if isinstance(step, APIResponse):
+                return step
+            self._sleep(step)
             retry += 1
 
     def send(self, call: Call[T]) -> T:
@@ -608,9 +619,7 @@ class AsyncHTTP:
             try:
                 body = bytearray()
                 async for chunk in response.aiter_bytes():
-                    body += chunk
-                    if len(body) > self.options.max_response_size:
-                        raise _too_large(self.options)
+                    _add_chunk(body, chunk, self.options)
             finally:
                 await response.aclose()
         except httpx.TransportError as exc:
@@ -625,31 +634,13 @@ class AsyncHTTP:
         retry = 0
         while True:
             try:
-                response = await self._attempt(request)
-            except TransportError:
-                wait = policy.next_delay(
-                    request,
-                    retry=retry,
-                    status_code=None,
-                    retry_after=None,
-                    jitter=_jitter(self._rng),
-                )
-                if wait is None:
-                    raise
-            else:
-                if response.status_code < 400:
-                    return response
-                wait = policy.next_delay(
-                    request,
-                    retry=retry,
-                    status_code=response.status_code,
-                    retry_after=parse_retry_after(response.headers.get("retry-after")),
-                    jitter=_jitter(self._rng),
-                )
-                if wait is None:
-                    raise_for_status(response)
-                    raise AssertionError("unreachable: an error status always raises")
-            pause = self._sleep(wait)
+                outcome: APIResponse | TransportError = await self._attempt(request)
+            except TransportError as exc:
+                outcome = exc
+            step = _settle(policy, request, retry, outcome, self._rng)
+            if isinstance(step, APIResponse):
+                return step
+            pause = self._sleep(step)
             if asyncio.iscoroutine(pause):
                 await pause
             retry += 1

@@ -2,21 +2,24 @@
 
 A *flow* is a generator that yields :class:`Call` (an HTTP request to make) and
 :class:`Wait` (a pause between polls) and receives a :class:`Reply` for each call.  It holds
-all of a protocol's logic; :class:`FlowDriver` runs it with a synchronous or an asynchronous
-``httpx`` client, so the CSC and sp769 clients are written once for both worlds.
+all of a protocol's logic; :func:`run_flow` and :func:`arun_flow` run it over the shared
+blocking or asyncio HTTP shell, so the CSC and sp769 clients are written once for both
+worlds.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
+import contextlib
 import json
 import time
 from collections.abc import Awaitable, Callable, Generator, Mapping
-from typing import TypeVar
+from typing import Generic, TypeVar
 from urllib.parse import urlencode
 
 import attrs
-import httpx
 
 from huesign.client import _http
 from huesign.errors import HTTPStatusError, RemoteSigningError
@@ -25,13 +28,15 @@ __all__ = [
     "MAX_RESPONSE_SIZE",
     "Call",
     "Flow",
-    "FlowDriver",
     "Reply",
     "Wait",
+    "arun_flow",
+    "as_base64",
     "as_int",
     "as_list",
     "as_mapping",
     "as_str",
+    "run_flow",
 ]
 
 #: Largest provider answer read (certificate chains and up to a thousand signatures).
@@ -94,6 +99,14 @@ def as_list(value: object) -> list[object]:
     return value
 
 
+def as_base64(value: object, what: str, *, sender: str) -> bytes:
+    """``value`` decoded from base64, else a :class:`RemoteSigningError` naming ``sender``."""
+    try:
+        return base64.b64decode(as_str(value, what), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise RemoteSigningError(f"{sender} sent a malformed {what}") from exc
+
+
 def as_mapping(value: object, what: str) -> Mapping[str, object]:
     """``value`` when it is a JSON object, else a :class:`RemoteSigningError`."""
     if not isinstance(value, Mapping):
@@ -138,103 +151,61 @@ def _error_reply(exc: HTTPStatusError) -> Reply:
     return Reply(status=exc.status_code, body=dict(exc.problem))
 
 
-class FlowDriver:
-    """Runs flows over the shared HTTP core (:mod:`huesign.client._http`), sync or async.
+@attrs.frozen
+class _Done(Generic[T]):
+    value: T
 
-    4xx answers come back to the flow as a :class:`Reply` (each protocol has its own error
-    bodies); 5xx and 429 raise the core's :class:`~huesign.errors.ServerError` and
-    :class:`~huesign.errors.RateLimitedError`; connection failures and timeouts raise
-    :class:`~huesign.errors.TransportError` and :class:`~huesign.errors.RequestTimeout`.
-    """
 
-    def __init__(
-        self,
-        options: _http.ClientOptions,
-        *,
-        asynchronous: bool,
-        sleep: Callable[[float], None] = time.sleep,
-        async_sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-    ) -> None:
-        """Open the connection pool described by ``options``."""
-        self.base_url = options.base_url
-        self._sync = None if asynchronous else _http.SyncHTTP(options)
-        self._async = _http.AsyncHTTP(options) if asynchronous else None
-        self._sleep = sleep
-        self._async_sleep = async_sleep
+def _step(flow: Flow[T], answer: Reply | None) -> Call | Wait | _Done[T]:
+    try:
+        return flow.send(answer)
+    except StopIteration as stop:
+        return _Done(stop.value)
 
-    @staticmethod
-    def options(
-        base_url: str,
-        *,
-        timeout: float,
-        max_retries: int,
-        headers: Mapping[str, str] | None,
-        transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None,
-    ) -> _http.ClientOptions:
-        """Client options with the remote-signing defaults (response size cap)."""
-        return _http.ClientOptions(
-            base_url=base_url,
-            timeout=timeout,
-            max_retries=max_retries,
-            headers=dict(headers or {}),
-            transport=transport,
-            max_response_size=MAX_RESPONSE_SIZE,
-        )
 
-    def _send(self, call: Call) -> Reply:
-        assert self._sync is not None, "a synchronous driver is needed"
-        try:
-            response = self._sync.request(_api_request(call))
-        except HTTPStatusError as exc:
-            return _error_reply(exc)
-        return _decode(response.status_code, response.content)
+# The drivers: 4xx answers come back to the flow as a Reply (each protocol has its own error
+# bodies); 5xx and 429 raise the core's ServerError and RateLimitedError; connection failures
+# and timeouts raise TransportError and RequestTimeout.
 
-    async def _asend(self, call: Call) -> Reply:
-        assert self._async is not None, "an asynchronous driver is needed"
-        try:
-            response = await self._async.request(_api_request(call))
-        except HTTPStatusError as exc:
-            return _error_reply(exc)
-        return _decode(response.status_code, response.content)
 
-    def run(self, flow: Flow[T]) -> T:
-        """Run ``flow`` to completion synchronously and return its result."""
-        try:
-            step = next(flow)
-            while True:
-                if isinstance(step, Wait):
-                    self._sleep(step.seconds)
-                    step = flow.send(None)
-                else:
-                    step = flow.send(self._send(step))
-        except StopIteration as stop:
-            result: T = stop.value
-            return result
-        finally:
-            flow.close()
+def run_flow(
+    http: _http.SyncHTTP, flow: Flow[T], *, sleep: Callable[[float], None] = time.sleep
+) -> T:
+    """Run ``flow`` to completion over a blocking HTTP shell and return its result."""
+    with contextlib.closing(flow):
+        answer: Reply | None = None
+        while not isinstance(step := _step(flow, answer), _Done):
+            if isinstance(step, Wait):
+                sleep(step.seconds)
+                answer = None
+                continue
+            try:
+                response = http.request(_api_request(step))
+            except HTTPStatusError as exc:
+                answer = _error_reply(exc)
+            else:
+                answer = _decode(response.status_code, response.content)
+        return step.value
 
-    async def arun(self, flow: Flow[T]) -> T:
-        """Run ``flow`` to completion in the event loop and return its result."""
-        try:
-            step = next(flow)
-            while True:
-                if isinstance(step, Wait):
-                    await self._async_sleep(step.seconds)
-                    step = flow.send(None)
-                else:
-                    step = flow.send(await self._asend(step))
-        except StopIteration as stop:
-            result: T = stop.value
-            return result
-        finally:
-            flow.close()
 
-    def close(self) -> None:
-        """Close the synchronous connection pool."""
-        if self._sync is not None:
-            self._sync.close()
-
-    async def aclose(self) -> None:
-        """Close the asynchronous connection pool."""
-        if self._async is not None:
-            await self._async.close()
+async def arun_flow(
+    http: _http.AsyncHTTP,
+    flow: Flow[T],
+    *,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> T:
+    """Run ``flow`` to completion over an asyncio HTTP shell and return its result."""
+    with contextlib.closing(flow):
+        answer: Reply | None = None
+        while not isinstance(step := _step(flow, answer), _Done):
+            if isinstance(step, Wait):
+                await sleep(step.seconds)
+                answer = None
+                continue
+            try:
+                response = await http.request(_api_request(step))
+            except HTTPStatusError as exc:
+                answer = _error_reply(exc)
+            else:
+                answer = _decode(response.status_code, response.content)
+        return step.value

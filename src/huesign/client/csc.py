@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from typing import TypeVar
 
 import httpx
 
@@ -34,7 +35,15 @@ from huesign.client._csc_protocol import (
     csc_error,
     signature_algorithm_from_oids,
 )
-from huesign.client._remote_flow import FlowDriver
+from huesign.client._http import AsyncHTTP, SyncHTTP
+from huesign.client._remote_flow import MAX_RESPONSE_SIZE, Flow, arun_flow, run_flow
+from huesign.client._shell import (
+    HTTPT,
+    AsyncClientShell,
+    ClientShell,
+    SyncClientShell,
+    TransportT,
+)
 from huesign.pki.algorithms import HashAlgorithm, SignatureAlgorithm
 
 __all__ = [
@@ -51,8 +60,84 @@ __all__ = [
     "signature_algorithm_from_oids",
 ]
 
+T = TypeVar("T")
 
-class CSCClient:
+
+class _CSC(ClientShell[HTTPT, TransportT]):
+    """The constructor and the flows of both CSC clients."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        version: CSCVersion = CSCVersion.V1,
+        token: str | None = None,
+        timeout: float = 30.0,
+        max_retries: int = 2,
+        headers: Mapping[str, str] | None = None,
+        transport: TransportT | None = None,
+    ) -> None:
+        """Connect to ``base_url`` (nothing is sent until the first call)."""
+        self._protocol = CSCProtocol(version)
+        self._protocol.token = token
+        self._connect(base_url, None, timeout, max_retries, transport, headers, MAX_RESPONSE_SIZE)
+
+    @property
+    def version(self) -> CSCVersion:
+        """The API version this client speaks."""
+        return self._protocol.version
+
+    def _authorize(
+        self,
+        credential_id: str,
+        num_signatures: int,
+        hashes: Sequence[bytes],
+        hash_algorithm: HashAlgorithm,
+        pin: str | None,
+        otp: str | None,
+        description: str | None,
+    ) -> Flow[SignatureActivation]:
+        return self._protocol.authorize(
+            credential_id,
+            num_signatures=len(hashes) or num_signatures,
+            hashes=tuple(hashes),
+            hash_algorithm=hash_algorithm,
+            pin=pin,
+            otp=otp,
+            description=description,
+            now=dt.datetime.now(dt.UTC),
+        )
+
+    def _extend(
+        self, credential_id: str, activation: SignatureActivation
+    ) -> Flow[SignatureActivation]:
+        return self._protocol.extend(credential_id, activation, now=dt.datetime.now(dt.UTC))
+
+    def _sign_hash(
+        self,
+        credential_id: str,
+        activation: SignatureActivation,
+        hashes: Sequence[bytes],
+        algorithm: SignatureAlgorithm,
+        asynchronous: bool,
+        poll_interval: float,
+        max_polls: int,
+    ) -> Flow[tuple[bytes, ...]]:
+        return self._protocol.sign_hash(
+            credential_id,
+            activation,
+            tuple(hashes),
+            algorithm,
+            asynchronous=asynchronous,
+            poll_interval=poll_interval,
+            max_polls=max_polls,
+        )
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.options.base_url!r} {self.version.value}>"
+
+
+class CSCClient(_CSC[SyncHTTP, httpx.BaseTransport], SyncClientShell):
     """A synchronous CSC API client.
 
     Args:
@@ -65,53 +150,32 @@ class CSCClient:
         transport: an ``httpx`` transport (tests).
     """
 
-    def __init__(
-        self,
-        base_url: str,
-        *,
-        version: CSCVersion = CSCVersion.V1,
-        token: str | None = None,
-        timeout: float = 30.0,
-        max_retries: int = 2,
-        headers: Mapping[str, str] | None = None,
-        transport: httpx.BaseTransport | None = None,
-    ) -> None:
-        """Connect to ``base_url`` (nothing is sent until the first call)."""
-        self._protocol = CSCProtocol(version)
-        self._protocol.token = token
-        options = FlowDriver.options(
-            base_url, timeout=timeout, max_retries=max_retries, headers=headers, transport=transport
-        )
-        self._driver = FlowDriver(options, asynchronous=False)
-
-    @property
-    def version(self) -> CSCVersion:
-        """The API version this client speaks."""
-        return self._protocol.version
+    def _run(self, flow: Flow[T]) -> T:
+        return run_flow(self._http, flow)
 
     def info(self) -> CSCServiceInfo:
         """Call ``info``."""
-        return self._driver.run(self._protocol.info())
+        return self._run(self._protocol.info())
 
     def login(self, username: str, password: str) -> None:
         """Call ``auth/login`` with HTTP Basic credentials and keep the bearer token."""
-        self._driver.run(self._protocol.login(username, password))
+        self._run(self._protocol.login(username, password))
 
     def oauth2_token(self, client_id: str, client_secret: str) -> None:
         """Get a bearer token with the OAuth2 client-credentials grant (``/oauth2/token``)."""
-        self._driver.run(self._protocol.oauth2_token(client_id, client_secret))
+        self._run(self._protocol.oauth2_token(client_id, client_secret))
 
     def list_credentials(self, *, user_id: str | None = None) -> tuple[str, ...]:
         """Call ``credentials/list``: the credential ids of the user."""
-        return self._driver.run(self._protocol.list_credentials(user_id))
+        return self._run(self._protocol.list_credentials(user_id))
 
     def credential(self, credential_id: str) -> CSCCredential:
         """Call ``credentials/info`` with the certificate chain."""
-        return self._driver.run(self._protocol.credential(credential_id))
+        return self._run(self._protocol.credential(credential_id))
 
     def send_otp(self, credential_id: str) -> None:
         """Call ``credentials/sendOTP``: the service sends the user a one-time password."""
-        self._driver.run(self._protocol.send_otp(credential_id))
+        self._run(self._protocol.send_otp(credential_id))
 
     def authorize(
         self,
@@ -125,24 +189,17 @@ class CSCClient:
         description: str | None = None,
     ) -> SignatureActivation:
         """Call ``credentials/authorize``; give ``hashes`` for a SCAL 2 credential."""
-        flow = self._protocol.authorize(
-            credential_id,
-            num_signatures=len(hashes) or num_signatures,
-            hashes=tuple(hashes),
-            hash_algorithm=hash_algorithm,
-            pin=pin,
-            otp=otp,
-            description=description,
-            now=dt.datetime.now(dt.UTC),
+        return self._run(
+            self._authorize(
+                credential_id, num_signatures, hashes, hash_algorithm, pin, otp, description
+            )
         )
-        return self._driver.run(flow)
 
     def extend_transaction(
         self, credential_id: str, activation: SignatureActivation
     ) -> SignatureActivation:
         """Call ``credentials/extendTransaction`` and return the renewed activation."""
-        flow = self._protocol.extend(credential_id, activation, now=dt.datetime.now(dt.UTC))
-        return self._driver.run(flow)
+        return self._run(self._extend(credential_id, activation))
 
     def sign_hash(
         self,
@@ -156,81 +213,42 @@ class CSCClient:
         max_polls: int = 300,
     ) -> tuple[bytes, ...]:
         """Call ``signatures/signHash``; ``asynchronous`` (v2) polls ``signatures/signPolling``."""
-        flow = self._protocol.sign_hash(
-            credential_id,
-            activation,
-            tuple(hashes),
-            algorithm,
-            asynchronous=asynchronous,
-            poll_interval=poll_interval,
-            max_polls=max_polls,
+        return self._run(
+            self._sign_hash(
+                credential_id, activation, hashes, algorithm, asynchronous, poll_interval, max_polls
+            )
         )
-        return self._driver.run(flow)
-
-    def close(self) -> None:
-        """Close the connection pool."""
-        self._driver.close()
-
-    def __enter__(self) -> CSCClient:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return f"<CSCClient {self._driver.base_url!r} {self.version.value}>"
 
 
-class AsyncCSCClient:
+class AsyncCSCClient(_CSC[AsyncHTTP, httpx.AsyncBaseTransport], AsyncClientShell):
     """The asynchronous twin of :class:`CSCClient` (same arguments, same methods)."""
 
-    def __init__(
-        self,
-        base_url: str,
-        *,
-        version: CSCVersion = CSCVersion.V1,
-        token: str | None = None,
-        timeout: float = 30.0,
-        max_retries: int = 2,
-        headers: Mapping[str, str] | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
-        """Connect to ``base_url`` (nothing is sent until the first call)."""
-        self._protocol = CSCProtocol(version)
-        self._protocol.token = token
-        options = FlowDriver.options(
-            base_url, timeout=timeout, max_retries=max_retries, headers=headers, transport=transport
-        )
-        self._driver = FlowDriver(options, asynchronous=True)
-
-    @property
-    def version(self) -> CSCVersion:
-        """The API version this client speaks."""
-        return self._protocol.version
+    async def _run(self, flow: Flow[T]) -> T:
+        return await arun_flow(self._http, flow)
 
     async def info(self) -> CSCServiceInfo:
         """Call ``info``."""
-        return await self._driver.arun(self._protocol.info())
+        return await self._run(self._protocol.info())
 
     async def login(self, username: str, password: str) -> None:
         """Call ``auth/login`` with HTTP Basic credentials and keep the bearer token."""
-        await self._driver.arun(self._protocol.login(username, password))
+        await self._run(self._protocol.login(username, password))
 
     async def oauth2_token(self, client_id: str, client_secret: str) -> None:
         """Get a bearer token with the OAuth2 client-credentials grant (``/oauth2/token``)."""
-        await self._driver.arun(self._protocol.oauth2_token(client_id, client_secret))
+        await self._run(self._protocol.oauth2_token(client_id, client_secret))
 
     async def list_credentials(self, *, user_id: str | None = None) -> tuple[str, ...]:
         """Call ``credentials/list``: the credential ids of the user."""
-        return await self._driver.arun(self._protocol.list_credentials(user_id))
+        return await self._run(self._protocol.list_credentials(user_id))
 
     async def credential(self, credential_id: str) -> CSCCredential:
         """Call ``credentials/info`` with the certificate chain."""
-        return await self._driver.arun(self._protocol.credential(credential_id))
+        return await self._run(self._protocol.credential(credential_id))
 
     async def send_otp(self, credential_id: str) -> None:
         """Call ``credentials/sendOTP``: the service sends the user a one-time password."""
-        await self._driver.arun(self._protocol.send_otp(credential_id))
+        await self._run(self._protocol.send_otp(credential_id))
 
     async def authorize(
         self,
@@ -244,24 +262,17 @@ class AsyncCSCClient:
         description: str | None = None,
     ) -> SignatureActivation:
         """Call ``credentials/authorize``; give ``hashes`` for a SCAL 2 credential."""
-        flow = self._protocol.authorize(
-            credential_id,
-            num_signatures=len(hashes) or num_signatures,
-            hashes=tuple(hashes),
-            hash_algorithm=hash_algorithm,
-            pin=pin,
-            otp=otp,
-            description=description,
-            now=dt.datetime.now(dt.UTC),
+        return await self._run(
+            self._authorize(
+                credential_id, num_signatures, hashes, hash_algorithm, pin, otp, description
+            )
         )
-        return await self._driver.arun(flow)
 
     async def extend_transaction(
         self, credential_id: str, activation: SignatureActivation
     ) -> SignatureActivation:
         """Call ``credentials/extendTransaction`` and return the renewed activation."""
-        flow = self._protocol.extend(credential_id, activation, now=dt.datetime.now(dt.UTC))
-        return await self._driver.arun(flow)
+        return await self._run(self._extend(credential_id, activation))
 
     async def sign_hash(
         self,
@@ -275,26 +286,8 @@ class AsyncCSCClient:
         max_polls: int = 300,
     ) -> tuple[bytes, ...]:
         """Call ``signatures/signHash``; ``asynchronous`` (v2) polls ``signatures/signPolling``."""
-        flow = self._protocol.sign_hash(
-            credential_id,
-            activation,
-            tuple(hashes),
-            algorithm,
-            asynchronous=asynchronous,
-            poll_interval=poll_interval,
-            max_polls=max_polls,
+        return await self._run(
+            self._sign_hash(
+                credential_id, activation, hashes, algorithm, asynchronous, poll_interval, max_polls
+            )
         )
-        return await self._driver.arun(flow)
-
-    async def aclose(self) -> None:
-        """Close the connection pool."""
-        await self._driver.aclose()
-
-    async def __aenter__(self) -> AsyncCSCClient:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
-
-    def __repr__(self) -> str:
-        return f"<AsyncCSCClient {self._driver.base_url!r} {self.version.value}>"

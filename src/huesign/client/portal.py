@@ -16,8 +16,7 @@ from __future__ import annotations
 import base64
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import TypeVar
-from urllib.parse import quote
+from typing import Self
 
 import attrs
 import httpx
@@ -29,9 +28,22 @@ from huesign.client._http import (
     AsyncHTTP,
     BearerToken,
     Call,
-    ClientOptions,
     Page,
     SyncHTTP,
+)
+from huesign.client._shell import (
+    HTTPT,
+    UNSET,
+    AsyncClientShell,
+    ClientShell,
+    Resource,
+    SyncClientShell,
+    TransportT,
+    changed_options,
+    check_page_size,
+    model_call,
+    page_call,
+    path_segment,
 )
 from huesign.client.models import (
     AttachmentInfo,
@@ -57,36 +69,8 @@ __all__ = [
     "Procedures",
 ]
 
-T = TypeVar("T")
-_UNSET = object()
-
 
 # --- the protocol, once ------------------------------------------------------------------------
-
-
-def _seg(value: str) -> str:
-    if not value or len(value) > 200:
-        raise ValueError("an identifier must be 1-200 characters")
-    return quote(value, safe="")
-
-
-def _one(cls: type[T], request: APIRequest) -> Call[T]:
-    return Call(request, lambda response: from_json_dict(cls, response.json()))
-
-
-def _page(cls: type[T], path: str, params: dict[str, str | int | None]) -> Call[Page[T]]:
-    def parse(response: APIResponse) -> Page[T]:
-        body = response.json()
-        if not isinstance(body, dict) or not isinstance(body.get("items"), list):
-            raise ServerError("the server sent a malformed page", status_code=200)
-        items = tuple(from_json_dict(cls, item) for item in body["items"])
-        cursor = body.get("next_cursor")
-        if cursor is not None and not isinstance(cursor, str):
-            raise ServerError("the server sent a malformed cursor", status_code=200)
-        following = None if cursor is None else _page(cls, path, {**params, "cursor": cursor})
-        return Page(items=items, next_cursor=cursor, next_call=following)
-
-    return Call(APIRequest(method="GET", path=path, params=params), parse)
 
 
 def _procedure(response: APIResponse) -> Procedure:
@@ -107,37 +91,41 @@ def _history(response: APIResponse) -> tuple[StatusChange, ...]:
 
 
 def _procedures_call(query: str | None, limit: int) -> Call[Page[ProcedureSummary]]:
-    return _page(ProcedureSummary, "/procedures", {"q": query, "limit": limit})
+    params: dict[str, str | int | None] = {"q": query, "limit": check_page_size(limit)}
+    return page_call(ProcedureSummary, "/procedures", params)
 
 
 def _procedure_call(code: str) -> Call[Procedure]:
-    return Call(APIRequest(method="GET", path=f"/procedures/{_seg(code)}"), _procedure)
+    return Call(APIRequest(method="GET", path=f"/procedures/{path_segment(code)}"), _procedure)
 
 
 def _dossiers_call(
     prefix: str, state: DossierState | None, procedure_code: str | None, limit: int
 ) -> Call[Page[Dossier]]:
+    limit = check_page_size(limit)
     params: dict[str, str | int | None] = {
         "state": None if state is None else DossierState(state).value,
         "procedure_code": procedure_code,
         "limit": limit,
     }
-    return _page(Dossier, prefix + "/dossiers", params)
+    return page_call(Dossier, prefix + "/dossiers", params)
 
 
 def _create_call(procedure_code: str, key: str | None) -> Call[Dossier]:
     request = APIRequest.write(
         "POST", "/dossiers", json={"procedure_code": procedure_code}, idempotency_key=key
     )
-    return _one(Dossier, request)
+    return model_call(Dossier, request)
 
 
 def _get_call(dossier_id: str) -> Call[Dossier]:
-    return _one(Dossier, APIRequest(method="GET", path=f"/dossiers/{_seg(dossier_id)}"))
+    return model_call(
+        Dossier, APIRequest(method="GET", path=f"/dossiers/{path_segment(dossier_id)}")
+    )
 
 
 def _history_call(dossier_id: str) -> Call[tuple[StatusChange, ...]]:
-    request = APIRequest(method="GET", path=f"/dossiers/{_seg(dossier_id)}/history")
+    request = APIRequest(method="GET", path=f"/dossiers/{path_segment(dossier_id)}/history")
     return Call(request, _history)
 
 
@@ -148,12 +136,12 @@ def _upload_call(
         raise ValueError(f"{content} is not a file")
     request = APIRequest.write(
         "PUT",
-        f"/dossiers/{_seg(dossier_id)}/attachments/{_seg(name)}",
+        f"/dossiers/{path_segment(dossier_id)}/attachments/{path_segment(name)}",
         content=content,
         headers={"Content-Type": media_type},
         idempotency_key=key,
     )
-    return _one(AttachmentInfo, request)
+    return model_call(AttachmentInfo, request)
 
 
 def _form_call(
@@ -163,29 +151,31 @@ def _form_call(
     if signature is not None:
         body["signature"] = base64.b64encode(signature).decode()
     request = APIRequest.write(
-        "PUT", f"/dossiers/{_seg(dossier_id)}/form", json=body, idempotency_key=key
+        "PUT", f"/dossiers/{path_segment(dossier_id)}/form", json=body, idempotency_key=key
     )
-    return _one(Dossier, request)
+    return model_call(Dossier, request)
 
 
 def _action_call(path: str, body: dict[str, object] | None, key: str | None) -> Call[Dossier]:
-    return _one(Dossier, APIRequest.write("POST", path, json=body or {}, idempotency_key=key))
+    return model_call(Dossier, APIRequest.write("POST", path, json=body or {}, idempotency_key=key))
 
 
 def _pay_call(dossier_id: str, key: str | None) -> Call[Payment]:
     request = APIRequest.write(
-        "POST", f"/dossiers/{_seg(dossier_id)}/payment", json={}, idempotency_key=key
+        "POST", f"/dossiers/{path_segment(dossier_id)}/payment", json={}, idempotency_key=key
     )
-    return _one(Payment, request)
+    return model_call(Payment, request)
 
 
 def _result_call(dossier_id: str) -> Call[bytes]:
-    request = APIRequest(method="GET", path=f"/dossiers/{_seg(dossier_id)}/result")
+    request = APIRequest(method="GET", path=f"/dossiers/{path_segment(dossier_id)}/result")
     return Call(request, lambda response: response.content)
 
 
 def _signature_call(dossier_id: str) -> Call[bytes]:
-    request = APIRequest(method="GET", path=f"/dossiers/{_seg(dossier_id)}/result/signature")
+    request = APIRequest(
+        method="GET", path=f"/dossiers/{path_segment(dossier_id)}/result/signature"
+    )
     return Call(request, lambda response: response.content)
 
 
@@ -193,37 +183,23 @@ def _note(note: str | None) -> dict[str, object]:
     return {} if note is None else {"note": note}
 
 
-def _check_limit(page_size: int) -> int:
-    if not 1 <= page_size <= 100:
-        raise ValueError("page_size must be from 1 to 100")
-    return page_size
-
-
 # --- sync resources --------------------------------------------------------------------------
 
 
-class Procedures:
+class Procedures(Resource[SyncHTTP]):
     """The procedure catalogue: ``portal.procedures``."""
-
-    def __init__(self, http: SyncHTTP) -> None:
-        """Bind to a client's HTTP shell."""
-        self._http = http
 
     def list(self, *, query: str | None = None, page_size: int = 20) -> Iterator[ProcedureSummary]:
         """Every procedure (matching ``query``), fetched page by page as you iterate."""
-        return self._http.paginate(_procedures_call(query, _check_limit(page_size)))
+        return self._http.paginate(_procedures_call(query, page_size))
 
     def get(self, code: str) -> Procedure:
         """The full definition of procedure ``code``."""
         return self._http.send(_procedure_call(code))
 
 
-class Dossiers:
+class Dossiers(Resource[SyncHTTP]):
     """The citizen's dossiers: ``portal.dossiers``."""
-
-    def __init__(self, http: SyncHTTP) -> None:
-        """Bind to a client's HTTP shell."""
-        self._http = http
 
     def create(self, *, procedure_code: str, idempotency_key: str | None = None) -> Dossier:
         """Create a draft dossier for ``procedure_code``."""
@@ -241,7 +217,7 @@ class Dossiers:
         page_size: int = 20,
     ) -> Iterator[Dossier]:
         """The caller's dossiers, oldest first, fetched page by page as you iterate."""
-        call = _dossiers_call("", state, procedure_code, _check_limit(page_size))
+        call = _dossiers_call("", state, procedure_code, page_size)
         return self._http.paginate(call)
 
     def history(self, dossier_id: str) -> tuple[StatusChange, ...]:
@@ -278,12 +254,12 @@ class Dossiers:
 
     def submit(self, dossier_id: str, *, idempotency_key: str | None = None) -> Dossier:
         """Submit the dossier to the agency."""
-        path = f"/dossiers/{_seg(dossier_id)}/submit"
+        path = f"/dossiers/{path_segment(dossier_id)}/submit"
         return self._http.send(_action_call(path, None, idempotency_key))
 
     def cancel(self, dossier_id: str, *, idempotency_key: str | None = None) -> Dossier:
         """Withdraw the dossier (draft, submitted or waiting for a supplement)."""
-        path = f"/dossiers/{_seg(dossier_id)}/cancel"
+        path = f"/dossiers/{path_segment(dossier_id)}/cancel"
         return self._http.send(_action_call(path, None, idempotency_key))
 
     def pay(self, dossier_id: str, *, idempotency_key: str | None = None) -> Payment:
@@ -300,21 +276,17 @@ class Dossiers:
         return DossierResult(document=document, signature=signature)
 
 
-class AgencyDossiers:
+class AgencyDossiers(Resource[SyncHTTP]):
     """The agency officer's side: ``portal.agency``."""
-
-    def __init__(self, http: SyncHTTP) -> None:
-        """Bind to a client's HTTP shell."""
-        self._http = http
 
     def list(self, *, state: DossierState | None = None, page_size: int = 20) -> Iterator[Dossier]:
         """Every dossier (in ``state``), fetched page by page as you iterate."""
-        return self._http.paginate(_dossiers_call("/agency", state, None, _check_limit(page_size)))
+        return self._http.paginate(_dossiers_call("/agency", state, None, page_size))
 
     def _act(
         self, dossier_id: str, action: str, body: dict[str, object], key: str | None
     ) -> Dossier:
-        path = f"/agency/dossiers/{_seg(dossier_id)}/{action}"
+        path = f"/agency/dossiers/{path_segment(dossier_id)}/{action}"
         return self._http.send(_action_call(path, body, key))
 
     def receive(self, dossier_id: str, *, idempotency_key: str | None = None) -> Dossier:
@@ -345,30 +317,22 @@ class AgencyDossiers:
 # --- async resources -------------------------------------------------------------------------
 
 
-class AsyncProcedures:
+class AsyncProcedures(Resource[AsyncHTTP]):
     """The procedure catalogue: ``portal.procedures`` (async)."""
-
-    def __init__(self, http: AsyncHTTP) -> None:
-        """Bind to a client's HTTP shell."""
-        self._http = http
 
     def list(
         self, *, query: str | None = None, page_size: int = 20
     ) -> AsyncIterator[ProcedureSummary]:
         """Every procedure (matching ``query``), fetched page by page as you iterate."""
-        return self._http.paginate(_procedures_call(query, _check_limit(page_size)))
+        return self._http.paginate(_procedures_call(query, page_size))
 
     async def get(self, code: str) -> Procedure:
         """The full definition of procedure ``code``."""
         return await self._http.send(_procedure_call(code))
 
 
-class AsyncDossiers:
+class AsyncDossiers(Resource[AsyncHTTP]):
     """The citizen's dossiers: ``portal.dossiers`` (async)."""
-
-    def __init__(self, http: AsyncHTTP) -> None:
-        """Bind to a client's HTTP shell."""
-        self._http = http
 
     async def create(self, *, procedure_code: str, idempotency_key: str | None = None) -> Dossier:
         """Create a draft dossier for ``procedure_code``."""
@@ -386,7 +350,7 @@ class AsyncDossiers:
         page_size: int = 20,
     ) -> AsyncIterator[Dossier]:
         """The caller's dossiers, oldest first, fetched page by page as you iterate."""
-        call = _dossiers_call("", state, procedure_code, _check_limit(page_size))
+        call = _dossiers_call("", state, procedure_code, page_size)
         return self._http.paginate(call)
 
     async def history(self, dossier_id: str) -> tuple[StatusChange, ...]:
@@ -419,12 +383,12 @@ class AsyncDossiers:
 
     async def submit(self, dossier_id: str, *, idempotency_key: str | None = None) -> Dossier:
         """Submit the dossier to the agency."""
-        path = f"/dossiers/{_seg(dossier_id)}/submit"
+        path = f"/dossiers/{path_segment(dossier_id)}/submit"
         return await self._http.send(_action_call(path, None, idempotency_key))
 
     async def cancel(self, dossier_id: str, *, idempotency_key: str | None = None) -> Dossier:
         """Withdraw the dossier (draft, submitted or waiting for a supplement)."""
-        path = f"/dossiers/{_seg(dossier_id)}/cancel"
+        path = f"/dossiers/{path_segment(dossier_id)}/cancel"
         return await self._http.send(_action_call(path, None, idempotency_key))
 
     async def pay(self, dossier_id: str, *, idempotency_key: str | None = None) -> Payment:
@@ -441,23 +405,19 @@ class AsyncDossiers:
         return DossierResult(document=document, signature=signature)
 
 
-class AsyncAgencyDossiers:
+class AsyncAgencyDossiers(Resource[AsyncHTTP]):
     """The agency officer's side: ``portal.agency`` (async)."""
-
-    def __init__(self, http: AsyncHTTP) -> None:
-        """Bind to a client's HTTP shell."""
-        self._http = http
 
     def list(
         self, *, state: DossierState | None = None, page_size: int = 20
     ) -> AsyncIterator[Dossier]:
         """Every dossier (in ``state``), fetched page by page as you iterate."""
-        return self._http.paginate(_dossiers_call("/agency", state, None, _check_limit(page_size)))
+        return self._http.paginate(_dossiers_call("/agency", state, None, page_size))
 
     async def _act(
         self, dossier_id: str, action: str, body: dict[str, object], key: str | None
     ) -> Dossier:
-        path = f"/agency/dossiers/{_seg(dossier_id)}/{action}"
+        path = f"/agency/dossiers/{path_segment(dossier_id)}/{action}"
         return await self._http.send(_action_call(path, body, key))
 
     async def receive(self, dossier_id: str, *, idempotency_key: str | None = None) -> Dossier:
@@ -490,33 +450,41 @@ class AsyncAgencyDossiers:
 # --- clients ---------------------------------------------------------------------------------
 
 
-def _options(
-    base_url: str,
-    token: str | None,
-    timeout: float,
-    max_retries: int,
-    transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None,
-    headers: dict[str, str] | None,
-) -> ClientOptions:
-    return ClientOptions(
-        base_url=base_url,
-        auth=None if token is None else BearerToken(token),
-        timeout=timeout,
-        max_retries=max_retries,
-        transport=transport,
-        headers=headers or {},
-    )
+class _Portal(ClientShell[HTTPT, TransportT]):
+    """The constructor and options of both portal clients."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        token: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_retries: int = 2,
+        transport: TransportT | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        """Open a connection pool to ``base_url``."""
+        auth = None if token is None else BearerToken(token)
+        self._connect(base_url, auth, timeout, max_retries, transport, headers)
+
+    def with_options(
+        self,
+        *,
+        token: str | object | None = UNSET,
+        timeout: float | object = UNSET,
+        max_retries: int | object = UNSET,
+        headers: dict[str, str] | object = UNSET,
+    ) -> Self:
+        """A client with some options changed, sharing this one's connection pool."""
+        options = changed_options(
+            self.options, timeout=timeout, max_retries=max_retries, headers=headers
+        )
+        if token is not UNSET:
+            options = attrs.evolve(options, auth=None if token is None else BearerToken(str(token)))
+        return self._with_options(options)
 
 
-def _evolve(options: ClientOptions, **changes: object) -> ClientOptions:
-    kept = {k: v for k, v in changes.items() if v is not _UNSET}
-    if "token" in kept:
-        token = kept.pop("token")
-        kept["auth"] = None if token is None else BearerToken(str(token))
-    return attrs.evolve(options, **kept)  # type: ignore[arg-type]
-
-
-class PortalClient:
+class PortalClient(_Portal[SyncHTTP, httpx.BaseTransport], SyncClientShell):
     """A blocking client of the portal API.
 
     Args:
@@ -528,120 +496,18 @@ class PortalClient:
         headers: extra headers on every request.
     """
 
-    def __init__(
-        self,
-        *,
-        base_url: str,
-        token: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
-        max_retries: int = 2,
-        transport: httpx.BaseTransport | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        """Open a connection pool to ``base_url``."""
-        self._bind(SyncHTTP(_options(base_url, token, timeout, max_retries, transport, headers)))
-
     def _bind(self, http: SyncHTTP) -> None:
-        self._http = http
+        super()._bind(http)
         self.procedures = Procedures(http)
         self.dossiers = Dossiers(http)
         self.agency = AgencyDossiers(http)
 
-    def __repr__(self) -> str:
-        return f"PortalClient(base_url={self._http.options.base_url!r})"
 
-    @property
-    def options(self) -> ClientOptions:
-        """The options in force."""
-        return self._http.options
-
-    def with_options(
-        self,
-        *,
-        token: str | object | None = _UNSET,
-        timeout: float | object = _UNSET,
-        max_retries: int | object = _UNSET,
-        headers: dict[str, str] | object = _UNSET,
-    ) -> PortalClient:
-        """A client with some options changed, sharing this one's connection pool."""
-        options = _evolve(
-            self._http.options,
-            token=token,
-            timeout=timeout,
-            max_retries=max_retries,
-            headers=headers,
-        )
-        client = object.__new__(PortalClient)
-        client._bind(self._http.with_options(options))
-        return client
-
-    def close(self) -> None:
-        """Close the connection pool."""
-        self._http.close()
-
-    def __enter__(self) -> PortalClient:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.close()
-
-
-class AsyncPortalClient:
+class AsyncPortalClient(_Portal[AsyncHTTP, httpx.AsyncBaseTransport], AsyncClientShell):
     """An asyncio client of the portal API (same arguments as :class:`PortalClient`)."""
 
-    def __init__(
-        self,
-        *,
-        base_url: str,
-        token: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
-        max_retries: int = 2,
-        transport: httpx.AsyncBaseTransport | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        """Open a connection pool to ``base_url``."""
-        self._bind(AsyncHTTP(_options(base_url, token, timeout, max_retries, transport, headers)))
-
     def _bind(self, http: AsyncHTTP) -> None:
-        self._http = http
+        super()._bind(http)
         self.procedures = AsyncProcedures(http)
         self.dossiers = AsyncDossiers(http)
         self.agency = AsyncAgencyDossiers(http)
-
-    def __repr__(self) -> str:
-        return f"AsyncPortalClient(base_url={self._http.options.base_url!r})"
-
-    @property
-    def options(self) -> ClientOptions:
-        """The options in force."""
-        return self._http.options
-
-    def with_options(
-        self,
-        *,
-        token: str | object | None = _UNSET,
-        timeout: float | object = _UNSET,
-        max_retries: int | object = _UNSET,
-        headers: dict[str, str] | object = _UNSET,
-    ) -> AsyncPortalClient:
-        """A client with some options changed, sharing this one's connection pool."""
-        options = _evolve(
-            self._http.options,
-            token=token,
-            timeout=timeout,
-            max_retries=max_retries,
-            headers=headers,
-        )
-        client = object.__new__(AsyncPortalClient)
-        client._bind(self._http.with_options(options))
-        return client
-
-    async def aclose(self) -> None:
-        """Close the connection pool."""
-        await self._http.close()
-
-    async def __aenter__(self) -> AsyncPortalClient:
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        await self.aclose()

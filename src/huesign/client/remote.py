@@ -24,11 +24,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Callable, Sequence
+from typing import Generic, Self, TypeVar
 
 from huesign.client._csc_protocol import CSCAuthMode, CSCCredential, CSCProtocol
 from huesign.client._remote_flow import Flow
 from huesign.client.csc import AsyncCSCClient, CSCClient
-from huesign.client.sp769 import AsyncSP769Client, SP769Client, SP769File
+from huesign.client.sp769 import AsyncSP769Client, SP769Certificate, SP769Client, SP769File
 from huesign.errors import RemoteSigningError
 from huesign.pki.algorithms import HashAlgorithm, RSAPadding, SignatureAlgorithm
 from huesign.pki.certificates import Certificate
@@ -43,6 +44,8 @@ __all__ = [
 ]
 
 OTPSource = Callable[[CSCCredential], str]
+CSCClientT = TypeVar("CSCClientT", CSCClient, AsyncCSCClient)
+SP769ClientT = TypeVar("SP769ClientT", SP769Client, AsyncSP769Client)
 
 
 def verification_code(digests: Sequence[bytes]) -> str:
@@ -182,20 +185,25 @@ def _csc_batch(
     return tuple(results[i] for i in range(len(requests)))
 
 
-class _CSCSignerBase:
+class _CSCSignerBase(Generic[CSCClientT]):
+    _client: CSCClientT
+
     def __init__(
         self,
+        client: CSCClientT,
         credential: CSCCredential,
         *,
-        pin: str | None,
-        otp: OTPSource | None,
-        asynchronous: bool,
-        poll_interval: float,
-        max_polls: int,
+        pin: str | None = None,
+        otp: OTPSource | None = None,
+        asynchronous: bool = False,
+        poll_interval: float = 1.0,
+        max_polls: int = 300,
     ) -> None:
+        """Sign with ``credential`` through ``client``."""
         if credential.key_status != "enabled":
             raise RemoteSigningError(f"the credential's key is {credential.key_status}")
         self.credential = credential
+        self._client = client
         self._pin = pin
         self._otp = otp
         self._asynchronous = asynchronous
@@ -221,12 +229,10 @@ class _CSCSignerBase:
         """The code to show while the citizen confirms ``digests`` (see the module docs)."""
         return verification_code(digests)
 
-    def _flow(
-        self, protocol: CSCProtocol, requests: Sequence[DigestToSign]
-    ) -> Flow[tuple[bytes, ...]]:
+    def _flow(self, requests: Sequence[DigestToSign]) -> Flow[tuple[bytes, ...]]:
         _check_requests(requests, self.algorithms)
         return _csc_batch(
-            protocol,
+            self._client._protocol,
             self.credential,
             requests,
             pin=self._pin,
@@ -241,7 +247,7 @@ class _CSCSignerBase:
         return f"<{type(self).__name__} {self.credential.credential_id} {subject!r}>"
 
 
-class CSCSigner(_CSCSignerBase):
+class CSCSigner(_CSCSignerBase[CSCClient]):
     """A :class:`~huesign.pki.Signer` backed by a CSC credential.
 
     Args:
@@ -253,28 +259,6 @@ class CSCSigner(_CSCSignerBase):
         poll_interval: seconds between polls in asynchronous mode.
         max_polls: polls before giving up with ``ConfirmationTimeoutError``.
     """
-
-    def __init__(
-        self,
-        client: CSCClient,
-        credential: CSCCredential,
-        *,
-        pin: str | None = None,
-        otp: OTPSource | None = None,
-        asynchronous: bool = False,
-        poll_interval: float = 1.0,
-        max_polls: int = 300,
-    ) -> None:
-        """Sign with ``credential`` through ``client``."""
-        super().__init__(
-            credential,
-            pin=pin,
-            otp=otp,
-            asynchronous=asynchronous,
-            poll_interval=poll_interval,
-            max_polls=max_polls,
-        )
-        self._client = client
 
     @classmethod
     def connect(
@@ -294,33 +278,11 @@ class CSCSigner(_CSCSignerBase):
 
     def sign_digests(self, requests: Sequence[DigestToSign]) -> tuple[bytes, ...]:
         """Sign a batch with as few confirmations as the credential allows; all or nothing."""
-        return self._client._driver.run(self._flow(self._client._protocol, requests))
+        return self._client._run(self._flow(requests))
 
 
-class AsyncCSCSigner(_CSCSignerBase):
+class AsyncCSCSigner(_CSCSignerBase[AsyncCSCClient]):
     """The :class:`~huesign.pki.AsyncSigner` twin of :class:`CSCSigner`."""
-
-    def __init__(
-        self,
-        client: AsyncCSCClient,
-        credential: CSCCredential,
-        *,
-        pin: str | None = None,
-        otp: OTPSource | None = None,
-        asynchronous: bool = False,
-        poll_interval: float = 1.0,
-        max_polls: int = 300,
-    ) -> None:
-        """Sign with ``credential`` through ``client``."""
-        super().__init__(
-            credential,
-            pin=pin,
-            otp=otp,
-            asynchronous=asynchronous,
-            poll_interval=poll_interval,
-            max_polls=max_polls,
-        )
-        self._client = client
 
     @classmethod
     async def connect(
@@ -340,27 +302,81 @@ class AsyncCSCSigner(_CSCSignerBase):
 
     async def sign_digests(self, requests: Sequence[DigestToSign]) -> tuple[bytes, ...]:
         """Sign a batch with as few confirmations as the credential allows; all or nothing."""
-        return await self._client._driver.arun(self._flow(self._client._protocol, requests))
+        return await self._client._run(self._flow(requests))
 
 
 # --- sp769 ------------------------------------------------------------------------------
 
 
-class _SP769SignerBase:
+def _pick(certs: Sequence[Certificate], cert_id: str | None, found: Sequence[str]) -> int:
+    if not certs:
+        raise RemoteSigningError("the sp769 provider holds no certificate for this user")
+    if cert_id is None:
+        return 0
+    if cert_id not in found:
+        raise RemoteSigningError(f"the sp769 provider holds no certificate {cert_id!r}")
+    return list(found).index(cert_id)
+
+
+def _sp769_batch(
+    client: SP769Client | AsyncSP769Client,
+    user_id: str,
+    certificate: Certificate,
+    requests: Sequence[DigestToSign],
+    files: Sequence[SP769File],
+    *,
+    timeout: float,
+    poll_interval: float,
+) -> Flow[tuple[bytes, ...]]:
+    tran = yield from client._protocol.sign(user_id, tuple(files), _description(requests))
+    result = yield from client._wait(tran, timeout, poll_interval)
+    by_id = {s.doc_id: s.signature for s in result.signatures}
+    if set(by_id) != {f.doc_id for f in files}:
+        raise RemoteSigningError("the sp769 provider did not return one signature per document")
+    return _verified(certificate, requests, [by_id[f.doc_id] for f in files])
+
+
+class _SP769SignerBase(Generic[SP769ClientT]):
+    _client: SP769ClientT
+
     def __init__(
         self,
+        client: SP769ClientT,
         *,
         user_id: str,
         certificate: Certificate,
-        chain: Sequence[Certificate],
-        timeout: float,
-        poll_interval: float,
+        chain: Sequence[Certificate] = (),
+        timeout: float = 300.0,
+        poll_interval: float = 2.0,
     ) -> None:
+        """Sign for ``user_id`` whose provider certificate is ``certificate``."""
         self.user_id = user_id
+        self._client = client
         self._certificate = certificate
         self._chain = tuple(chain)
         self._timeout = timeout
         self._poll_interval = poll_interval
+
+    @classmethod
+    def _chosen(
+        cls,
+        client: SP769ClientT,
+        user_id: str,
+        found: Sequence[SP769Certificate],
+        *,
+        cert_id: str | None,
+        timeout: float,
+        poll_interval: float,
+    ) -> Self:
+        index = _pick([f.certificate for f in found], cert_id, [f.cert_id for f in found])
+        return cls(
+            client,
+            user_id=user_id,
+            certificate=found[index].certificate,
+            chain=found[index].chain,
+            timeout=timeout,
+            poll_interval=poll_interval,
+        )
 
     @property
     def certificate(self) -> Certificate:
@@ -384,64 +400,32 @@ class _SP769SignerBase:
         """The code to show while the citizen confirms ``digests`` (see the module docs)."""
         return verification_code(digests)
 
-    def _files(self, requests: Sequence[DigestToSign]) -> list[SP769File]:
+    def _flow(self, requests: Sequence[DigestToSign]) -> Flow[tuple[bytes, ...]]:
         _check_requests(requests, self.algorithms)
-        return [
+        files = [
             SP769File(doc_id=f"doc-{i + 1}", digest=r.digest, file_type="pdf")
             for i, r in enumerate(requests)
         ]
-
-    def _collect(
-        self,
-        requests: Sequence[DigestToSign],
-        files: Sequence[SP769File],
-        signed: Sequence[tuple[str, bytes]],
-    ) -> tuple[bytes, ...]:
-        by_id = dict(signed)
-        if set(by_id) != {f.doc_id for f in files}:
-            raise RemoteSigningError("the sp769 provider did not return one signature per document")
-        return _verified(self._certificate, requests, [by_id[f.doc_id] for f in files])
+        return _sp769_batch(
+            self._client,
+            self.user_id,
+            self._certificate,
+            requests,
+            files,
+            timeout=self._timeout,
+            poll_interval=self._poll_interval,
+        )
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} user={self.user_id!r} {self._certificate.subject_text!r}>"
 
 
-def _pick(certs: Sequence[Certificate], cert_id: str | None, found: Sequence[str]) -> int:
-    if not certs:
-        raise RemoteSigningError("the sp769 provider holds no certificate for this user")
-    if cert_id is None:
-        return 0
-    if cert_id not in found:
-        raise RemoteSigningError(f"the sp769 provider holds no certificate {cert_id!r}")
-    return list(found).index(cert_id)
-
-
-class SP769Signer(_SP769SignerBase):
+class SP769Signer(_SP769SignerBase[SP769Client]):
     """A :class:`~huesign.pki.Signer` backed by an sp769 provider account of one citizen.
 
     Build it with :meth:`connect`.  Each batch is one transaction (one confirmation in the
     provider's app), polled until ``timeout`` seconds.
     """
-
-    def __init__(
-        self,
-        client: SP769Client,
-        *,
-        user_id: str,
-        certificate: Certificate,
-        chain: Sequence[Certificate] = (),
-        timeout: float = 300.0,
-        poll_interval: float = 2.0,
-    ) -> None:
-        """Sign for ``user_id`` whose provider certificate is ``certificate``."""
-        super().__init__(
-            user_id=user_id,
-            certificate=certificate,
-            chain=chain,
-            timeout=timeout,
-            poll_interval=poll_interval,
-        )
-        self._client = client
 
     @classmethod
     def connect(
@@ -455,14 +439,8 @@ class SP769Signer(_SP769SignerBase):
     ) -> SP769Signer:
         """Fetch the citizen's certificate (the first, or ``cert_id``) and build the signer."""
         found = client.certificates(user_id)
-        index = _pick([f.certificate for f in found], cert_id, [f.cert_id for f in found])
-        return cls(
-            client,
-            user_id=user_id,
-            certificate=found[index].certificate,
-            chain=found[index].chain,
-            timeout=timeout,
-            poll_interval=poll_interval,
+        return cls._chosen(
+            client, user_id, found, cert_id=cert_id, timeout=timeout, poll_interval=poll_interval
         )
 
     def sign_digest(self, request: DigestToSign) -> bytes:
@@ -471,35 +449,11 @@ class SP769Signer(_SP769SignerBase):
 
     def sign_digests(self, requests: Sequence[DigestToSign]) -> tuple[bytes, ...]:
         """Sign a batch in one transaction; all or nothing."""
-        files = self._files(requests)
-        tran = self._client.sign(self.user_id, files, description=_description(requests))
-        result = self._client.wait(tran, timeout=self._timeout, poll_interval=self._poll_interval)
-        signed = [(s.doc_id, s.signature) for s in result.signatures]
-        return self._collect(requests, files, signed)
+        return self._client._run(self._flow(requests))
 
 
-class AsyncSP769Signer(_SP769SignerBase):
+class AsyncSP769Signer(_SP769SignerBase[AsyncSP769Client]):
     """The :class:`~huesign.pki.AsyncSigner` twin of :class:`SP769Signer`."""
-
-    def __init__(
-        self,
-        client: AsyncSP769Client,
-        *,
-        user_id: str,
-        certificate: Certificate,
-        chain: Sequence[Certificate] = (),
-        timeout: float = 300.0,
-        poll_interval: float = 2.0,
-    ) -> None:
-        """Sign for ``user_id`` whose provider certificate is ``certificate``."""
-        super().__init__(
-            user_id=user_id,
-            certificate=certificate,
-            chain=chain,
-            timeout=timeout,
-            poll_interval=poll_interval,
-        )
-        self._client = client
 
     @classmethod
     async def connect(
@@ -513,14 +467,8 @@ class AsyncSP769Signer(_SP769SignerBase):
     ) -> AsyncSP769Signer:
         """Fetch the citizen's certificate (the first, or ``cert_id``) and build the signer."""
         found = await client.certificates(user_id)
-        index = _pick([f.certificate for f in found], cert_id, [f.cert_id for f in found])
-        return cls(
-            client,
-            user_id=user_id,
-            certificate=found[index].certificate,
-            chain=found[index].chain,
-            timeout=timeout,
-            poll_interval=poll_interval,
+        return cls._chosen(
+            client, user_id, found, cert_id=cert_id, timeout=timeout, poll_interval=poll_interval
         )
 
     async def sign_digest(self, request: DigestToSign) -> bytes:
@@ -529,10 +477,4 @@ class AsyncSP769Signer(_SP769SignerBase):
 
     async def sign_digests(self, requests: Sequence[DigestToSign]) -> tuple[bytes, ...]:
         """Sign a batch in one transaction; all or nothing."""
-        files = self._files(requests)
-        tran = await self._client.sign(self.user_id, files, description=_description(requests))
-        result = await self._client.wait(
-            tran, timeout=self._timeout, poll_interval=self._poll_interval
-        )
-        signed = [(s.doc_id, s.signature) for s in result.signatures]
-        return self._collect(requests, files, signed)
+        return await self._client._run(self._flow(requests))

@@ -21,27 +21,38 @@ and refuses stale timestamps.
 
 from __future__ import annotations
 
-import base64
-import binascii
+import asyncio
 import enum
 import hashlib
 import hmac
 import json
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import TypeVar
 
 import attrs
 import httpx
 
+from huesign.client._http import AsyncHTTP, SyncHTTP
 from huesign.client._remote_flow import (
+    MAX_RESPONSE_SIZE,
     Call,
     Flow,
-    FlowDriver,
     Reply,
     Wait,
+    arun_flow,
+    as_base64,
     as_list,
     as_mapping,
     as_str,
+    run_flow,
+)
+from huesign.client._shell import (
+    HTTPT,
+    AsyncClientShell,
+    ClientShell,
+    SyncClientShell,
+    TransportT,
 )
 from huesign.errors import (
     AuthorizationDeniedError,
@@ -69,6 +80,9 @@ __all__ = [
 SP769_SIGNATURE_HEADER = "X-SP769-Signature"
 _MAX_FILES = 1000
 _MAX_WEBHOOK_SIZE = 4 << 20
+_MAX_POLL_INTERVAL = 10.0
+
+T = TypeVar("T")
 
 
 class SP769Status(enum.Enum):
@@ -158,10 +172,7 @@ def _check(reply: Reply | None) -> Mapping[str, object]:
 
 
 def _b64(value: object, what: str) -> bytes:
-    try:
-        return base64.b64decode(as_str(value, what), validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise RemoteSigningError(f"the sp769 provider sent a malformed {what}") from exc
+    return as_base64(value, what, sender="the sp769 provider")
 
 
 def _certificate(entry: Mapping[str, object]) -> SP769Certificate:
@@ -277,7 +288,45 @@ class _SP769Protocol:
 # --- clients --------------------------------------------------------------------------------------
 
 
-class SP769Client:
+class _SP769(ClientShell[HTTPT, TransportT]):
+    """What both sp769 clients share: the connection, the protocol and the polling flow."""
+
+    def _setup(
+        self,
+        base_url: str,
+        *,
+        sp_id: str,
+        sp_password: str,
+        timeout: float,
+        max_retries: int,
+        headers: Mapping[str, str] | None,
+        transport: TransportT | None,
+        clock: Callable[[], float],
+    ) -> None:
+        self._protocol = _SP769Protocol(sp_id=sp_id, sp_password=sp_password)
+        self._connect(base_url, None, timeout, max_retries, transport, headers, MAX_RESPONSE_SIZE)
+        self._clock = clock
+
+    def _wait(
+        self,
+        transaction_id: str,
+        timeout: float,
+        poll_interval: float,
+        max_interval: float = _MAX_POLL_INTERVAL,
+    ) -> Flow[SP769Result]:
+        return self._protocol.wait(
+            transaction_id,
+            deadline=self._clock() + timeout,
+            poll_interval=poll_interval,
+            max_interval=max_interval,
+            clock=self._clock,
+        )
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.options.base_url!r} sp_id={self._protocol.sp_id!r}>"
+
+
+class SP769Client(_SP769[SyncHTTP, httpx.BaseTransport], SyncClientShell):
     """A synchronous sp769 client.
 
     Args:
@@ -306,26 +355,34 @@ class SP769Client:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         """Connect to ``base_url`` (nothing is sent until the first call)."""
-        self._protocol = _SP769Protocol(sp_id=sp_id, sp_password=sp_password)
-        options = FlowDriver.options(
-            base_url, timeout=timeout, max_retries=max_retries, headers=headers, transport=transport
+        self._setup(
+            base_url,
+            sp_id=sp_id,
+            sp_password=sp_password,
+            timeout=timeout,
+            max_retries=max_retries,
+            headers=headers,
+            transport=transport,
+            clock=clock,
         )
-        self._driver = FlowDriver(options, asynchronous=False, sleep=sleep)
-        self._clock = clock
+        self._sleep = sleep
+
+    def _run(self, flow: Flow[T]) -> T:
+        return run_flow(self._http, flow, sleep=self._sleep)
 
     def certificates(self, user_id: str) -> tuple[SP769Certificate, ...]:
         """``credentials/get_certificate``: the user's certificates."""
-        return self._driver.run(self._protocol.certificates(user_id))
+        return self._run(self._protocol.certificates(user_id))
 
     def sign(
         self, user_id: str, files: Sequence[SP769File], *, description: str | None = None
     ) -> str:
         """``signatures/sign``: start a transaction for ``files``; return its id."""
-        return self._driver.run(self._protocol.sign(user_id, tuple(files), description))
+        return self._run(self._protocol.sign(user_id, tuple(files), description))
 
     def status(self, transaction_id: str) -> SP769Result:
         """``signatures/sign/{tran_id}/status``: the transaction's state, once."""
-        return self._driver.run(self._protocol.status(transaction_id))
+        return self._run(self._protocol.status(transaction_id))
 
     def wait(
         self,
@@ -333,33 +390,13 @@ class SP769Client:
         *,
         timeout: float = 300.0,
         poll_interval: float = 2.0,
-        max_interval: float = 10.0,
+        max_interval: float = _MAX_POLL_INTERVAL,
     ) -> SP769Result:
         """Poll until the citizen answers; raise on rejection, expiry or the deadline."""
-        flow = self._protocol.wait(
-            transaction_id,
-            deadline=self._clock() + timeout,
-            poll_interval=poll_interval,
-            max_interval=max_interval,
-            clock=self._clock,
-        )
-        return self._driver.run(flow)
-
-    def close(self) -> None:
-        """Close the connection pool."""
-        self._driver.close()
-
-    def __enter__(self) -> SP769Client:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return f"<SP769Client {self._driver.base_url!r} sp_id={self._protocol.sp_id!r}>"
+        return self._run(self._wait(transaction_id, timeout, poll_interval, max_interval))
 
 
-class AsyncSP769Client:
+class AsyncSP769Client(_SP769[AsyncHTTP, httpx.AsyncBaseTransport], AsyncClientShell):
     """The asynchronous twin of :class:`SP769Client` (same arguments, same methods)."""
 
     def __init__(
@@ -376,29 +413,34 @@ class AsyncSP769Client:
         sleep: Callable[[float], Awaitable[None]] | None = None,
     ) -> None:
         """Connect to ``base_url`` (nothing is sent until the first call)."""
-        self._protocol = _SP769Protocol(sp_id=sp_id, sp_password=sp_password)
-        options = FlowDriver.options(
-            base_url, timeout=timeout, max_retries=max_retries, headers=headers, transport=transport
+        self._setup(
+            base_url,
+            sp_id=sp_id,
+            sp_password=sp_password,
+            timeout=timeout,
+            max_retries=max_retries,
+            headers=headers,
+            transport=transport,
+            clock=clock,
         )
-        if sleep is None:
-            self._driver = FlowDriver(options, asynchronous=True)
-        else:
-            self._driver = FlowDriver(options, asynchronous=True, async_sleep=sleep)
-        self._clock = clock
+        self._sleep = asyncio.sleep if sleep is None else sleep
+
+    async def _run(self, flow: Flow[T]) -> T:
+        return await arun_flow(self._http, flow, sleep=self._sleep)
 
     async def certificates(self, user_id: str) -> tuple[SP769Certificate, ...]:
         """``credentials/get_certificate``: the user's certificates."""
-        return await self._driver.arun(self._protocol.certificates(user_id))
+        return await self._run(self._protocol.certificates(user_id))
 
     async def sign(
         self, user_id: str, files: Sequence[SP769File], *, description: str | None = None
     ) -> str:
         """``signatures/sign``: start a transaction for ``files``; return its id."""
-        return await self._driver.arun(self._protocol.sign(user_id, tuple(files), description))
+        return await self._run(self._protocol.sign(user_id, tuple(files), description))
 
     async def status(self, transaction_id: str) -> SP769Result:
         """``signatures/sign/{tran_id}/status``: the transaction's state, once."""
-        return await self._driver.arun(self._protocol.status(transaction_id))
+        return await self._run(self._protocol.status(transaction_id))
 
     async def wait(
         self,
@@ -406,30 +448,10 @@ class AsyncSP769Client:
         *,
         timeout: float = 300.0,
         poll_interval: float = 2.0,
-        max_interval: float = 10.0,
+        max_interval: float = _MAX_POLL_INTERVAL,
     ) -> SP769Result:
         """Poll until the citizen answers; raise on rejection, expiry or the deadline."""
-        flow = self._protocol.wait(
-            transaction_id,
-            deadline=self._clock() + timeout,
-            poll_interval=poll_interval,
-            max_interval=max_interval,
-            clock=self._clock,
-        )
-        return await self._driver.arun(flow)
-
-    async def aclose(self) -> None:
-        """Close the connection pool."""
-        await self._driver.aclose()
-
-    async def __aenter__(self) -> AsyncSP769Client:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
-
-    def __repr__(self) -> str:
-        return f"<AsyncSP769Client {self._driver.base_url!r} sp_id={self._protocol.sp_id!r}>"
+        return await self._run(self._wait(transaction_id, timeout, poll_interval, max_interval))
 
 
 # --- webhook --------------------------------------------------------------------------------------

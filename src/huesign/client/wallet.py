@@ -11,7 +11,7 @@ merchant are checked with :func:`huesign.client.webhooks.verify_notification`.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from urllib.parse import quote
+from typing import Self
 
 import attrs
 import httpx
@@ -24,22 +24,25 @@ from huesign.client._http import (
     AsyncHTTP,
     BearerToken,
     Call,
-    ClientOptions,
     Page,
     SyncHTTP,
 )
+from huesign.client._shell import (
+    HTTPT,
+    UNSET,
+    AsyncClientShell,
+    ClientShell,
+    Resource,
+    SyncClientShell,
+    TransportT,
+    changed_options,
+    check_page_size,
+    page_call,
+    path_segment,
+)
 from huesign.client.models import Payment, PaymentState, Refund, from_json_dict
-from huesign.errors import ServerError
 
 __all__ = ["AsyncPayments", "AsyncWalletClient", "Payments", "WalletClient"]
-
-_UNSET = object()
-
-
-def _seg(value: str) -> str:
-    if not value or len(value) > 200:
-        raise ValueError("an identifier must be 1-200 characters")
-    return quote(value, safe="")
 
 
 def _payment(response: APIResponse) -> Payment:
@@ -48,23 +51,6 @@ def _payment(response: APIResponse) -> Payment:
 
 def _refund(response: APIResponse) -> Refund:
     return from_json_dict(Refund, response.json())
-
-
-def _payments_page(params: dict[str, str | int | None]) -> Call[Page[Payment]]:
-    def parse(response: APIResponse) -> Page[Payment]:
-        body = response.json()
-        if not isinstance(body, dict) or not isinstance(body.get("items"), list):
-            raise ServerError("the server sent a malformed page", status_code=200)
-        cursor = body.get("next_cursor")
-        if cursor is not None and not isinstance(cursor, str):
-            raise ServerError("the server sent a malformed cursor", status_code=200)
-        return Page(
-            items=tuple(from_json_dict(Payment, item) for item in body["items"]),
-            next_cursor=cursor,
-            next_call=None if cursor is None else _payments_page({**params, "cursor": cursor}),
-        )
-
-    return Call(APIRequest(method="GET", path="/payments", params=params), parse)
 
 
 def _create_call(
@@ -87,24 +73,22 @@ def _create_call(
 def _list_call(
     dossier_id: str | None, state: PaymentState | None, page_size: int
 ) -> Call[Page[Payment]]:
-    if not 1 <= page_size <= 100:
-        raise ValueError("page_size must be from 1 to 100")
-    return _payments_page(
-        {
-            "dossier_id": dossier_id,
-            "state": None if state is None else PaymentState(state).value,
-            "limit": page_size,
-        }
-    )
+    limit = check_page_size(page_size)
+    params: dict[str, str | int | None] = {
+        "dossier_id": dossier_id,
+        "state": None if state is None else PaymentState(state).value,
+        "limit": limit,
+    }
+    return page_call(Payment, "/payments", params)
 
 
 def _get_call(payment_id: str) -> Call[Payment]:
-    return Call(APIRequest(method="GET", path=f"/payments/{_seg(payment_id)}"), _payment)
+    return Call(APIRequest(method="GET", path=f"/payments/{path_segment(payment_id)}"), _payment)
 
 
 def _confirm_call(payment_id: str, key: str | None) -> Call[Payment]:
     request = APIRequest.write(
-        "POST", f"/payments/{_seg(payment_id)}/confirm", json={}, idempotency_key=key
+        "POST", f"/payments/{path_segment(payment_id)}/confirm", json={}, idempotency_key=key
     )
     return Call(request, _payment)
 
@@ -118,17 +102,13 @@ def _refund_call(
     if reason is not None:
         body["reason"] = reason
     request = APIRequest.write(
-        "POST", f"/payments/{_seg(payment_id)}/refunds", json=body, idempotency_key=key
+        "POST", f"/payments/{path_segment(payment_id)}/refunds", json=body, idempotency_key=key
     )
     return Call(request, _refund)
 
 
-class Payments:
+class Payments(Resource[SyncHTTP]):
     """Payments: ``wallet.payments``."""
-
-    def __init__(self, http: SyncHTTP) -> None:
-        """Bind to a client's HTTP shell."""
-        self._http = http
 
     def create(
         self,
@@ -173,12 +153,8 @@ class Payments:
         return self._http.send(_refund_call(payment_id, amount, reason, idempotency_key))
 
 
-class AsyncPayments:
+class AsyncPayments(Resource[AsyncHTTP]):
     """Payments: ``wallet.payments`` (async)."""
-
-    def __init__(self, http: AsyncHTTP) -> None:
-        """Bind to a client's HTTP shell."""
-        self._http = http
 
     async def create(
         self,
@@ -235,30 +211,46 @@ def _auth(api_key: str | None, token: str | None) -> APIKey | BearerToken | None
     return None if token is None else BearerToken(token)
 
 
-def _options(
-    base_url: str,
-    api_key: str | None,
-    token: str | None,
-    timeout: float,
-    max_retries: int,
-    transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None,
-    headers: dict[str, str] | None,
-) -> ClientOptions:
-    return ClientOptions(
-        base_url=base_url,
-        auth=_auth(api_key, token),
-        timeout=timeout,
-        max_retries=max_retries,
-        transport=transport,
-        headers=headers or {},
-    )
+class _Wallet(ClientShell[HTTPT, TransportT]):
+    """The constructor and options of both wallet clients."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        api_key: str | None = None,
+        token: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_retries: int = 2,
+        transport: TransportT | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        """Open a connection pool to ``base_url``."""
+        auth = _auth(api_key, token)
+        self._connect(base_url, auth, timeout, max_retries, transport, headers)
+
+    def with_options(
+        self,
+        *,
+        api_key: str | object | None = UNSET,
+        token: str | object | None = UNSET,
+        timeout: float | object = UNSET,
+        max_retries: int | object = UNSET,
+        headers: dict[str, str] | object = UNSET,
+    ) -> Self:
+        """A client with some options changed, sharing this one's connection pool.
+
+        Giving ``api_key`` or ``token`` replaces the credential.
+        """
+        options = changed_options(
+            self.options, timeout=timeout, max_retries=max_retries, headers=headers
+        )
+        if api_key is not UNSET or token is not UNSET:
+            options = attrs.evolve(options, auth=_auth(_str(api_key), _str(token)))
+        return self._with_options(options)
 
 
-def _evolve(options: ClientOptions, **changes: object) -> ClientOptions:
-    return attrs.evolve(options, **{k: v for k, v in changes.items() if v is not _UNSET})  # type: ignore[arg-type]
-
-
-class WalletClient:
+class WalletClient(_Wallet[SyncHTTP, httpx.BaseTransport], SyncClientShell):
     """A blocking client of the wallet API.
 
     Args:
@@ -271,124 +263,14 @@ class WalletClient:
         headers: extra headers on every request.
     """
 
-    def __init__(
-        self,
-        *,
-        base_url: str,
-        api_key: str | None = None,
-        token: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
-        max_retries: int = 2,
-        transport: httpx.BaseTransport | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        """Open a connection pool to ``base_url``."""
-        options = _options(base_url, api_key, token, timeout, max_retries, transport, headers)
-        self._bind(SyncHTTP(options))
-
     def _bind(self, http: SyncHTTP) -> None:
-        self._http = http
+        super()._bind(http)
         self.payments = Payments(http)
 
-    def __repr__(self) -> str:
-        return f"WalletClient(base_url={self._http.options.base_url!r})"
 
-    @property
-    def options(self) -> ClientOptions:
-        """The options in force."""
-        return self._http.options
-
-    def with_options(
-        self,
-        *,
-        api_key: str | object | None = _UNSET,
-        token: str | object | None = _UNSET,
-        timeout: float | object = _UNSET,
-        max_retries: int | object = _UNSET,
-        headers: dict[str, str] | object = _UNSET,
-    ) -> WalletClient:
-        """A client with some options changed, sharing this one's connection pool.
-
-        Giving ``api_key`` or ``token`` replaces the credential.
-        """
-        options = _evolve(
-            self._http.options, timeout=timeout, max_retries=max_retries, headers=headers
-        )
-        if api_key is not _UNSET or token is not _UNSET:
-            options = attrs.evolve(options, auth=_auth(_str(api_key), _str(token)))
-        client = object.__new__(WalletClient)
-        client._bind(self._http.with_options(options))
-        return client
-
-    def close(self) -> None:
-        """Close the connection pool."""
-        self._http.close()
-
-    def __enter__(self) -> WalletClient:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.close()
-
-
-class AsyncWalletClient:
+class AsyncWalletClient(_Wallet[AsyncHTTP, httpx.AsyncBaseTransport], AsyncClientShell):
     """An asyncio client of the wallet API (same arguments as :class:`WalletClient`)."""
 
-    def __init__(
-        self,
-        *,
-        base_url: str,
-        api_key: str | None = None,
-        token: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
-        max_retries: int = 2,
-        transport: httpx.AsyncBaseTransport | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        """Open a connection pool to ``base_url``."""
-        options = _options(base_url, api_key, token, timeout, max_retries, transport, headers)
-        self._bind(AsyncHTTP(options))
-
     def _bind(self, http: AsyncHTTP) -> None:
-        self._http = http
+        super()._bind(http)
         self.payments = AsyncPayments(http)
-
-    def __repr__(self) -> str:
-        return f"AsyncWalletClient(base_url={self._http.options.base_url!r})"
-
-    @property
-    def options(self) -> ClientOptions:
-        """The options in force."""
-        return self._http.options
-
-    def with_options(
-        self,
-        *,
-        api_key: str | object | None = _UNSET,
-        token: str | object | None = _UNSET,
-        timeout: float | object = _UNSET,
-        max_retries: int | object = _UNSET,
-        headers: dict[str, str] | object = _UNSET,
-    ) -> AsyncWalletClient:
-        """A client with some options changed, sharing this one's connection pool.
-
-        Giving ``api_key`` or ``token`` replaces the credential.
-        """
-        options = _evolve(
-            self._http.options, timeout=timeout, max_retries=max_retries, headers=headers
-        )
-        if api_key is not _UNSET or token is not _UNSET:
-            options = attrs.evolve(options, auth=_auth(_str(api_key), _str(token)))
-        client = object.__new__(AsyncWalletClient)
-        client._bind(self._http.with_options(options))
-        return client
-
-    async def aclose(self) -> None:
-        """Close the connection pool."""
-        await self._http.close()
-
-    async def __aenter__(self) -> AsyncWalletClient:
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        await self.aclose()
