@@ -11,9 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
 import re
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -32,6 +30,7 @@ from huesign.pki import (
     load_certificates_file,
     verify_pdf,
 )
+from judges import nss_db, pdfsig, qpdf_check, require_program
 
 STEPS = [
     "sandbox",
@@ -44,15 +43,6 @@ STEPS = [
     "tracking",
     "result",
 ]
-
-
-def _judge(program: str) -> str:
-    found = shutil.which(program)
-    if found is None:
-        if os.environ.get("HUESIGN_REQUIRE_JUDGES") == "1":
-            pytest.fail(f"{program} is required (HUESIGN_REQUIRE_JUDGES=1) but not installed")
-        pytest.skip(f"{program} is not installed")
-    return found
 
 
 def _demo(*args: str | Path) -> tuple[int, str, str]:
@@ -109,27 +99,13 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Journey]:
 
 
 @pytest.fixture(scope="module")
-def nssdb(live: Journey, tmp_path_factory: pytest.TempPathFactory) -> str:
-    certutil = _judge("certutil")
-    folder = tmp_path_factory.mktemp("nssdb")
-    root = live.files["root"]
-    subprocess.run([certutil, "-N", "-d", f"sql:{folder}", "--empty-password"], check=True)
-    subprocess.run(
-        [certutil, "-A", "-d", f"sql:{folder}", "-n", "demo-root", "-t", "CT,C,C", "-i", root],
-        check=True,
-    )
-    return f"sql:{folder}"
+def demo_nssdb(live: Journey, tmp_path_factory: pytest.TempPathFactory) -> str:
+    root = Path(live.files["root"]).read_bytes()
+    return nss_db(tmp_path_factory.mktemp("nssdb"), root, nickname="demo-root")
 
 
 def _pdfsig(nssdb: str, path: str) -> str:
-    done = subprocess.run(
-        [_judge("pdfsig"), "-nssdir", nssdb, path],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
-    return done.stdout + done.stderr
+    return pdfsig(Path(path), nssdb).output
 
 
 # -- the JSON report ------------------------------------------------------------------------
@@ -270,20 +246,14 @@ def test_demo_result_is_not_trusted_without_the_demo_root(demo: dict[str, Any]) 
 
 
 def test_demo_signed_form_passes_qpdf_check(demo: dict[str, Any]) -> None:
-    done = subprocess.run(
-        [_judge("qpdf"), "--check", demo["files"]["signed_form"]],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+    qpdf_check(Path(demo["files"]["signed_form"]))
 
 
 def test_demo_signed_form_has_a_visible_stamp_with_the_citizens_name(
     demo: dict[str, Any],
 ) -> None:
     done = subprocess.run(
-        [_judge("pdftotext"), demo["files"]["signed_form"], "-"],
+        [require_program("pdftotext"), demo["files"]["signed_form"], "-"],
         capture_output=True,
         text=True,
         check=False,
@@ -295,15 +265,15 @@ def test_demo_signed_form_has_a_visible_stamp_with_the_citizens_name(
 # -- pdfsig, while the sandbox answers ------------------------------------------------------
 
 
-def test_pdfsig_trusts_the_citizens_signed_form(live: Journey, nssdb: str) -> None:
-    output = _pdfsig(nssdb, live.files["signed_form"])
+def test_pdfsig_trusts_the_citizens_signed_form(live: Journey, demo_nssdb: str) -> None:
+    output = _pdfsig(demo_nssdb, live.files["signed_form"])
     assert "Signature is Valid." in output
     assert "Certificate is Trusted." in output
     assert "Total document signed" in output
 
 
-def test_pdfsig_trusts_the_agencys_result(live: Journey, nssdb: str) -> None:
-    output = _pdfsig(nssdb, live.files["agency_result"])
+def test_pdfsig_trusts_the_agencys_result(live: Journey, demo_nssdb: str) -> None:
+    output = _pdfsig(demo_nssdb, live.files["agency_result"])
     assert "Signature is Valid." in output
     assert "Certificate is Trusted." in output
     assert "UBND phường Thuận Hóa" in output
