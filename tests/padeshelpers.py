@@ -28,7 +28,7 @@ from huesign.pki import (
 )
 from huesign.pki.algorithms import HashAlgorithm
 from huesign.pki.pdffields import iter_fields, page_refs
-from huesign.pki.pdfobjects import Name, PDFDict, PDFStream, PDFString, serialize
+from huesign.pki.pdfobjects import Name, PDFDict, PDFObject, PDFStream, PDFString, Ref, serialize
 from huesign.pki.pdfreader import PDFReader
 from huesign.pki.pdfslots import (
     DocMDPPermission,
@@ -253,3 +253,50 @@ def add_annotation(
         writer.update(page, page_dict.updated(Annots=(*items, annot)))
 
     return update(src, out, edit)
+
+
+def add_signature_widget(
+    reader: PDFReader,
+    writer: IncrementalWriter,
+    *,
+    name: str,
+    value: PDFObject | None = None,
+    drawing: bytes = b"1 1 1 rg 0 0 300 60 re f",
+) -> None:
+    """Add a visible signature field on page 1 (in /Annots and /AcroForm /Fields).
+
+    ``value`` becomes its /V (``None``: an unsigned field); ``drawing`` is its appearance.
+    Sneaky-signature attacks are built from this.
+    """
+    page = page_refs(reader)[0]
+    look = writer.add(
+        PDFStream(
+            PDFDict({"Type": Name("XObject"), "Subtype": Name("Form"), "BBox": (0, 0, 300, 60)}),
+            drawing,
+        )
+    )
+    widget: dict[str, PDFObject] = {
+        "Type": Name("Annot"),
+        "Subtype": Name("Widget"),
+        "FT": Name("Sig"),
+        "T": PDFString.from_text(name),
+        "Rect": (10, 770, 310, 830),
+        "AP": PDFDict({"N": look}),
+        "P": page,
+    }
+    if value is not None:
+        widget["V"] = value
+    field = writer.add(PDFDict(widget))
+    page_dict = reader.get_dict(page)
+    annots = reader.resolve(page_dict.get("Annots"))
+    writer.update(
+        page, page_dict.updated(Annots=(*(annots if isinstance(annots, tuple) else ()), field))
+    )
+    form_ref = reader.root["AcroForm"]
+    form = reader.get_dict(form_ref)
+    fields = reader.resolve(form.get("Fields"))
+    new_form = form.updated(Fields=(*(fields if isinstance(fields, tuple) else ()), field))
+    if isinstance(form_ref, Ref):
+        writer.update(form_ref, new_form)
+    else:
+        writer.update(reader.root_ref, reader.root.updated(AcroForm=new_form))

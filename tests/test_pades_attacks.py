@@ -29,6 +29,7 @@ from huesign.pki.pdfslots import DocMDPPermission, SignatureSlot, prepare_signat
 from padeshelpers import (
     OFFLINE,
     add_annotation,
+    add_signature_widget,
     append_raw,
     crls_of,
     make_pdf,
@@ -297,45 +298,15 @@ def test_sneaky_signature_without_a_value_fails(
     huesign_pki: DevelopmentCA, signed: Path, tmp_path: Path
 ) -> None:
     """An unsigned, visible signature field whose appearance pretends to be a signature."""
-    from huesign.pki.pdfobjects import Name, PDFDict, PDFStream, PDFString
     from huesign.pki.pdfwriter import IncrementalWriter
 
     def edit(reader: PDFReader, writer: IncrementalWriter) -> None:
-        page = page_refs(reader)[0]
-        look = writer.add(
-            PDFStream(
-                PDFDict(
-                    {"Type": Name("XObject"), "Subtype": Name("Form"), "BBox": (0, 0, 300, 60)}
-                ),
-                b"1 1 1 rg 0 0 300 60 re f 0 g BT /Helv 10 Tf 5 40 Td (Signed: Director) Tj ET",
-            )
+        add_signature_widget(
+            reader,
+            writer,
+            name="Sneaky",
+            drawing=b"1 1 1 rg 0 0 300 60 re f 0 g BT /Helv 10 Tf 5 40 Td (Signed: Director) Tj ET",
         )
-        field = writer.add(
-            PDFDict(
-                {
-                    "Type": Name("Annot"),
-                    "Subtype": Name("Widget"),
-                    "FT": Name("Sig"),
-                    "T": PDFString.from_text("Sneaky"),
-                    "Rect": (10, 770, 310, 830),
-                    "AP": PDFDict({"N": look}),
-                    "P": page,
-                }
-            )
-        )
-        page_dict = reader.get_dict(page)
-        annots = reader.resolve(page_dict.get("Annots"))
-        writer.update(
-            page, page_dict.updated(Annots=(*(annots if isinstance(annots, tuple) else ()), field))
-        )
-        form_ref = reader.root["AcroForm"]
-        form = reader.get_dict(form_ref)
-        fields = reader.resolve(form.get("Fields"))
-        new_form = form.updated(Fields=(*(fields if isinstance(fields, tuple) else ()), field))
-        if isinstance(form_ref, Ref):
-            writer.update(form_ref, new_form)
-        else:
-            writer.update(reader.root_ref, reader.root.updated(AcroForm=new_form))
 
     out = update(signed, tmp_path / "sneaky.pdf", edit)
     report = _verify(huesign_pki, out)
@@ -350,48 +321,12 @@ def test_sneaky_signature_reusing_the_signature_value_fails(
 ) -> None:
     """A new visible field whose /V points at the existing signature looks signed."""
     from huesign.pki.pdffields import find_signatures
-    from huesign.pki.pdfobjects import Name, PDFDict, PDFStream, PDFString
     from huesign.pki.pdfwriter import IncrementalWriter
 
     def edit(reader: PDFReader, writer: IncrementalWriter) -> None:
         value = find_signatures(reader)[0].ref
         assert value is not None
-        page = page_refs(reader)[0]
-        look = writer.add(
-            PDFStream(
-                PDFDict(
-                    {"Type": Name("XObject"), "Subtype": Name("Form"), "BBox": (0, 0, 300, 60)}
-                ),
-                b"1 1 1 rg 0 0 300 60 re f",
-            )
-        )
-        field = writer.add(
-            PDFDict(
-                {
-                    "Type": Name("Annot"),
-                    "Subtype": Name("Widget"),
-                    "FT": Name("Sig"),
-                    "T": PDFString.from_text("Copy"),
-                    "V": value,
-                    "Rect": (10, 770, 310, 830),
-                    "AP": PDFDict({"N": look}),
-                    "P": page,
-                }
-            )
-        )
-        page_dict = reader.get_dict(page)
-        annots = reader.resolve(page_dict.get("Annots"))
-        writer.update(
-            page, page_dict.updated(Annots=(*(annots if isinstance(annots, tuple) else ()), field))
-        )
-        form_ref = reader.root["AcroForm"]
-        form = reader.get_dict(form_ref)
-        fields = reader.resolve(form.get("Fields"))
-        new_form = form.updated(Fields=(*(fields if isinstance(fields, tuple) else ()), field))
-        if isinstance(form_ref, Ref):
-            writer.update(form_ref, new_form)
-        else:
-            writer.update(reader.root_ref, reader.root.updated(AcroForm=new_form))
+        add_signature_widget(reader, writer, name="Copy", value=value)
 
     out = update(signed, tmp_path / "sneaky-copy.pdf", edit)
     report = _verify(huesign_pki, out)

@@ -21,11 +21,12 @@ from huesign.pki import (
     verify_pdf,
 )
 from huesign.pki.pdfdiff import ChangeKind, ModificationSummary, analyse_modifications
-from huesign.pki.pdffields import find_signatures, page_refs
-from huesign.pki.pdfobjects import Name, PDFDict, PDFObject, PDFStream, PDFString, Ref
+from huesign.pki.pdffields import find_signatures
+from huesign.pki.pdfobjects import Ref
 from huesign.pki.pdfreader import PDFReader
 from huesign.pki.pdfwriter import IncrementalWriter
 from padeshelpers import (
+    add_signature_widget,
     add_validation_data,
     crls_of,
     doc_timestamp,
@@ -52,43 +53,6 @@ def _changes(path: Path, revision: int = 1) -> ModificationSummary:
         return analyse_modifications(reader, revision)
 
 
-def _add_visible_field(reader: PDFReader, writer: IncrementalWriter, value: PDFObject) -> None:
-    page = page_refs(reader)[0]
-    look = writer.add(
-        PDFStream(
-            PDFDict({"Type": Name("XObject"), "Subtype": Name("Form"), "BBox": (0, 0, 300, 60)}),
-            b"1 1 1 rg 0 0 300 60 re f",
-        )
-    )
-    field = writer.add(
-        PDFDict(
-            {
-                "Type": Name("Annot"),
-                "Subtype": Name("Widget"),
-                "FT": Name("Sig"),
-                "T": PDFString.from_text("Copy"),
-                "V": value,
-                "Rect": (10, 770, 310, 830),
-                "AP": PDFDict({"N": look}),
-                "P": page,
-            }
-        )
-    )
-    page_dict = reader.get_dict(page)
-    annots = reader.resolve(page_dict.get("Annots"))
-    writer.update(
-        page, page_dict.updated(Annots=(*(annots if isinstance(annots, tuple) else ()), field))
-    )
-    form_ref = reader.root["AcroForm"]
-    form = reader.get_dict(form_ref)
-    fields = reader.resolve(form.get("Fields"))
-    new_form = form.updated(Fields=(*(fields if isinstance(fields, tuple) else ()), field))
-    if isinstance(form_ref, Ref):
-        writer.update(form_ref, new_form)
-    else:
-        writer.update(reader.root_ref, reader.root.updated(AcroForm=new_form))
-
-
 def _existing_value(reader: PDFReader) -> Ref:
     ref = find_signatures(reader)[0].ref
     assert ref is not None
@@ -101,7 +65,7 @@ def test_new_widget_showing_the_existing_signature_dictionary_is_not_a_signature
     out = update(
         signed,
         work / "reuse.pdf",
-        lambda r, w: _add_visible_field(r, w, _existing_value(r)),
+        lambda r, w: add_signature_widget(r, w, name="Copy", value=_existing_value(r)),
     )
     summary = _changes(out)
     assert ChangeKind.SIGNATURE not in summary.kinds
@@ -114,7 +78,7 @@ def test_new_widget_showing_a_copy_of_the_signature_dictionary_is_not_a_signatur
 ) -> None:
     def edit(reader: PDFReader, writer: IncrementalWriter) -> None:
         copy = writer.add(reader.get_dict(_existing_value(reader)))
-        _add_visible_field(reader, writer, copy)
+        add_signature_widget(reader, writer, name="Copy", value=copy)
 
     summary = _changes(update(signed, work / "copy.pdf", edit))
     assert ChangeKind.SIGNATURE not in {c.kind for c in summary.changes if c.ref is not None}
@@ -126,7 +90,7 @@ def test_the_original_signature_fails_once_a_copy_of_its_value_is_shown_elsewher
 ) -> None:
     def edit(reader: PDFReader, writer: IncrementalWriter) -> None:
         copy = writer.add(reader.get_dict(_existing_value(reader)))
-        _add_visible_field(reader, writer, copy)
+        add_signature_widget(reader, writer, name="Copy", value=copy)
 
     out = update(signed, work / "copy-verify.pdf", edit)
     report: PDFValidationReport = verify_pdf(
