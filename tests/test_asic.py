@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from formhelpers import CERTIFICATE_BYTES, TODAY, birth_procedure, birth_submission
 from huesign.errors import FormError
 from huesign.forms.asic import (
     ASIC_E_MIMETYPE,
@@ -31,7 +32,6 @@ from huesign.pki import (
     TrustStore,
 )
 from judges import require_program
-from test_forms_render import CERTIFICATE_BYTES, TODAY, birth_procedure, birth_submission
 
 ENTRIES = (
     ASiCEntry(name="dossier.pdf", data=b"%PDF-1.7 pretend", media_type="application/pdf"),

@@ -11,6 +11,12 @@ import attrs
 import pytest
 from pyhanko.pdf_utils.reader import PdfFileReader
 
+from formhelpers import (
+    CERTIFICATE_BYTES,
+    TODAY,
+    birth_procedure,
+    birth_submission,
+)
 from huesign.errors import DossierRefusedError, FormValidationError
 from huesign.forms import Submission
 from huesign.forms.dossier import (
@@ -42,12 +48,6 @@ from huesign.pki.pdfreader import PDFReader
 from huesign.pki.pdfwriter import IncrementalWriter
 from huesign.pki.stamp import FieldPlacement, StampAppearance
 from judges import nss_db, pdfsig
-from test_forms_render import (
-    CERTIFICATE_BYTES,
-    TODAY,
-    birth_procedure,
-    birth_submission,
-)
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@ import attrs
 import pytest
 from fpdf import FPDF
 
+from formhelpers import TODAY, birth_procedure, birth_submission
 from huesign.forms import DossierRefusal, OpenedDossier, RefusalReason
 from huesign.forms.dossier import Dossier, open_dossier, sign_dossier
 from huesign.forms.render import SUBMISSION_FILE_NAME, render_submission
@@ -25,7 +26,6 @@ from huesign.pki.pdfobjects import Name, PDFDict, PDFStream, PDFString
 from huesign.pki.pdfreader import PDFReader
 from huesign.pki.pdfverify import PDFValidationReport
 from huesign.pki.pdfwriter import IncrementalWriter
-from test_forms_render import TODAY, birth_procedure, birth_submission
 
 
 @pytest.fixture(scope="module")

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from formhelpers import CERTIFICATE_BYTES, TODAY, birth_attachment, birth_values
 from huesign.cli import main
 from huesign.pki import CitizenIdentity, DevelopmentCA, Identifier
-from test_forms_render import CERTIFICATE_BYTES, TODAY, birth_attachment, birth_values
 
 PASSWORD = "mật khẩu Hue-S"
 

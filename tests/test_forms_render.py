@@ -16,16 +16,21 @@ from pathlib import Path
 import attrs
 import pytest
 
+from formhelpers import (
+    TODAY,
+    birth_attachment,
+    birth_procedure,
+    birth_submission,
+    birth_values,
+)
 from huesign.errors import FormValidationError
 from huesign.forms import (
-    Attachment,
     GroupField,
     Procedure,
     ProcedureLevel,
     ProcessingTime,
     Submission,
     TextField,
-    builtin_catalogue,
 )
 from huesign.forms.render import (
     CITIZEN_SIGNATURE_FIELD,
@@ -37,67 +42,6 @@ from huesign.pki.pdffields import iter_fields
 from huesign.pki.pdfobjects import Name, PDFDict, PDFStream, PDFString
 from huesign.pki.pdfreader import PDFReader
 from judges import require_program
-
-TODAY = dt.date(2026, 3, 1)
-HUE_ADDRESS = {"province_code": "46", "ward_code": "46004", "street": "12 Lê Lợi"}
-CERTIFICATE_BYTES = b"%PDF-1.4 giay chung sinh (birth certificate scan)"
-
-
-def birth_values() -> dict[str, object]:
-    """A valid birth registration, as an applicant types it."""
-    return {
-        "applicant": {
-            "full_name": "Nguyễn Văn An",
-            "birth_date": "15/04/1990",
-            "cccd": "046090000123",
-            "phone": "0905 123 456",
-            "address": HUE_ADDRESS,
-        },
-        "applicant_relation": "father",
-        "child": {
-            "full_name": "Nguyễn Ngọc Hân",
-            "birth_date": "2026-02-20",
-            "sex": "female",
-            "ethnicity": "Kinh",
-            "nationality": "Việt Nam",
-            "place_of_birth": "Bệnh viện Trung ương Huế",
-        },
-        "mother": {
-            "full_name": "Trần Thị Mai",
-            "birth_date": "1992-08-01",
-            "ethnicity": "Kinh",
-            "nationality": "Việt Nam",
-            "residence": HUE_ADDRESS,
-        },
-        "father_known": False,
-        "late_registration": False,
-        "birth_certificate": "att-1",
-        "commitment": True,
-    }
-
-
-def birth_attachment() -> Attachment:
-    """The birth certificate scan's metadata (matching :data:`CERTIFICATE_BYTES`)."""
-    return Attachment(
-        id="att-1",
-        document_type="birth_certificate",
-        file_name="giấy chứng sinh.pdf",
-        media_type="application/pdf",
-        size=len(CERTIFICATE_BYTES),
-        sha256=hashlib.sha256(CERTIFICATE_BYTES).hexdigest(),
-    )
-
-
-def birth_procedure() -> Procedure:
-    """The built-in birth registration procedure."""
-    return builtin_catalogue()["1.001193"]
-
-
-def birth_submission() -> Submission:
-    """A valid (raw) birth registration submission."""
-    return Submission.for_procedure(
-        birth_procedure(), birth_values(), attachments=[birth_attachment()]
-    )
 
 
 @pytest.fixture(scope="module")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 
 import pytest
 
+from formhelpers import HUE_ADDRESS, TODAY, birth_values
 from huesign.errors import FormError, FormValidationError
 from huesign.forms import (
     Attachment,
@@ -16,42 +16,6 @@ from huesign.forms import (
     canonical_json,
     canonical_sha256,
 )
-
-TODAY = dt.date(2026, 3, 1)
-HUE_ADDRESS = {"province_code": "46", "ward_code": "46004", "street": "12 Lê Lợi"}
-
-
-def _birth_values() -> dict[str, object]:
-    return {
-        "applicant": {
-            "full_name": "Nguyễn Văn An",
-            "birth_date": "15/04/1990",
-            "cccd": "046090000123",
-            "phone": "0905 123 456",
-            "address": HUE_ADDRESS,
-        },
-        "applicant_relation": "father",
-        "child": {
-            "full_name": "Nguyễn Ngọc Hân",
-            "birth_date": "2026-02-20",
-            "sex": "female",
-            "ethnicity": "Kinh",
-            "nationality": "Việt Nam",
-            "place_of_birth": "Bệnh viện Trung ương Huế",
-        },
-        "mother": {
-            "full_name": "Trần Thị Mai",
-            "birth_date": "1992-08-01",
-            "ethnicity": "Kinh",
-            "nationality": "Việt Nam",
-            "residence": HUE_ADDRESS,
-        },
-        "father_known": False,
-        "late_registration": False,
-        "birth_certificate": "att-1",
-        "commitment": True,
-    }
-
 
 CERTIFICATE = Attachment(
     id="att-1",
@@ -65,7 +29,7 @@ CERTIFICATE = Attachment(
 
 def _birth(values: dict[str, object] | None = None) -> Submission:
     proc = builtin_catalogue()["1.001193"]
-    return Submission.for_procedure(proc, values or _birth_values(), attachments=[CERTIFICATE])
+    return Submission.for_procedure(proc, values or birth_values(), attachments=[CERTIFICATE])
 
 
 def test_valid_birth_registration_is_normalised() -> None:
@@ -82,7 +46,7 @@ def test_valid_birth_registration_is_normalised() -> None:
 
 def test_every_error_is_collected_with_its_path() -> None:
     proc = builtin_catalogue()["1.001193"]
-    values = _birth_values()
+    values = birth_values()
     values["applicant"]["phone"] = "0234 3823 456"  # type: ignore[index]
     values["mother"]["residence"] = {"province_code": "46", "street": "1 Lê Lợi"}  # type: ignore[index]
     values["commitment"] = False
@@ -100,7 +64,7 @@ def test_every_error_is_collected_with_its_path() -> None:
 
 def test_error_messages_do_not_repeat_the_rejected_value() -> None:
     proc = builtin_catalogue()["1.001193"]
-    values = _birth_values()
+    values = birth_values()
     values["applicant"]["cccd"] = "003090999888"  # type: ignore[index]
     (error,) = _birth(values).errors(proc, today=TODAY)
     assert error.code == "unknown_province"
@@ -109,7 +73,7 @@ def test_error_messages_do_not_repeat_the_rejected_value() -> None:
 
 def test_required_document_without_attachment_is_reported() -> None:
     proc = builtin_catalogue()["1.001193"]
-    values = _birth_values()
+    values = birth_values()
     values["applicant_relation"] = "other"
     errors = _birth(values).errors(proc, today=TODAY)
     assert [(e.path, e.code) for e in errors] == [
@@ -126,7 +90,7 @@ def test_submission_for_another_procedure_is_refused() -> None:
 
 def test_fee_follows_the_values() -> None:
     proc = builtin_catalogue()["1.001193"]
-    values = _birth_values()
+    values = birth_values()
     values["late_registration"] = True
     clean = _birth(values).validate(proc, today=TODAY)
     assert proc.fee_for(clean.values) == 8000
@@ -138,7 +102,7 @@ def test_submission_json_round_trip() -> None:
 
 
 def test_values_are_copied_not_shared() -> None:
-    values = _birth_values()
+    values = birth_values()
     sub = _birth(values)
     values["child"]["full_name"] = "Đổi tên"  # type: ignore[index]
     assert sub.values["child"]["full_name"] == "Nguyễn Ngọc Hân"  # type: ignore[index]
@@ -152,7 +116,7 @@ def test_canonical_json_is_rfc8785() -> None:
 def test_canonical_form_ignores_key_order_and_input_spelling() -> None:
     proc = builtin_catalogue()["1.001193"]
     first = _birth().validate(proc, today=TODAY)
-    values = dict(reversed(list(_birth_values().items())))
+    values = dict(reversed(list(birth_values().items())))
     values["applicant"]["phone"] = "+84 905.123.456"  # type: ignore[index]
     values["applicant"]["birth_date"] = "1990-04-15"  # type: ignore[index]
     second = _birth(values).validate(proc, today=TODAY)
@@ -162,7 +126,7 @@ def test_canonical_form_ignores_key_order_and_input_spelling() -> None:
 
 def test_canonical_form_changes_with_any_value() -> None:
     proc = builtin_catalogue()["1.001193"]
-    values = _birth_values()
+    values = birth_values()
     values["child"]["sex"] = "male"  # type: ignore[index]
     changed = _birth(values).validate(proc, today=TODAY)
     assert changed.sha256() != _birth().validate(proc, today=TODAY).sha256()
