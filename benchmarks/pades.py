@@ -27,9 +27,7 @@ from __future__ import annotations
 
 import argparse
 import io
-import resource
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -37,6 +35,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from _pdfsamples import make_fpdf, make_padded_pdf, median_ms, peak_kb
 from huesign.pki import (
     CitizenIdentity,
     DevelopmentCA,
@@ -48,49 +47,6 @@ from huesign.pki import (
 
 PASSWORD = "1234"  # noqa: S105 - protects a throwaway file in a temporary directory
 RESERVED = 8192
-
-
-def make_fpdf(path: Path, pages: int) -> Path:
-    """A text PDF of ``pages`` pages."""
-    from fpdf import FPDF
-
-    pdf = FPDF()
-    pdf.set_font("helvetica", size=12)
-    for i in range(pages):
-        pdf.add_page()
-        pdf.cell(text=f"Don de nghi - trang {i + 1}")
-    pdf.output(str(path))
-    return path
-
-
-def make_padded_pdf(path: Path, megabytes: int) -> Path:
-    """A one-page PDF made large by an unreferenced stream, written in 1 MiB chunks."""
-    chunk = b"%" + b"0" * (1024 * 1024 - 2) + b"\n"
-    offsets: list[int] = []
-    with path.open("wb") as fh:
-        fh.write(b"%PDF-1.7\n")
-        bodies = [
-            b"<</Type/Catalog/Pages 2 0 R>>",
-            b"<</Type/Pages/Kids[3 0 R]/Count 1>>",
-            b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]/Contents 4 0 R>>",
-            b"<</Length 27>>\nstream\n0 0 1 rg 72 72 200 100 re f\nendstream",
-        ]
-        for body in bodies:
-            offsets.append(fh.tell())
-            fh.write(b"%d 0 obj\n" % len(offsets) + body + b"\nendobj\n")
-        offsets.append(fh.tell())
-        fh.write(b"5 0 obj\n<</Length %d>>\nstream\n" % (megabytes * len(chunk)))
-        for _ in range(megabytes):
-            fh.write(chunk)
-        fh.write(b"\nendstream\nendobj\n")
-        xref = fh.tell()
-        fh.write(b"xref\n0 %d\n0000000000 65535 f\r\n" % (len(offsets) + 1))
-        for off in offsets:
-            fh.write(b"%010d 00000 n\r\n" % off)
-        fh.write(
-            b"trailer\n<</Size %d/Root 1 0 R>>\nstartxref\n%d\n%%%%EOF\n" % (len(offsets) + 1, xref)
-        )
-    return path
 
 
 def _identity() -> CitizenIdentity:
@@ -143,10 +99,6 @@ def pyhanko_sign(setup: Setup, src: Path, out: Path, *, tuned: bool) -> None:
         )
 
 
-def _median_ms(samples: list[float]) -> float:
-    return statistics.median(samples) * 1000
-
-
 def _race(rounds: int, engines: dict[str, Callable[[], object]]) -> dict[str, float]:
     samples: dict[str, list[float]] = {name: [] for name in engines}
     for i in range(rounds + 2):
@@ -155,7 +107,7 @@ def _race(rounds: int, engines: dict[str, Callable[[], object]]) -> dict[str, fl
             fn()
             if i >= 2:  # the first rounds warm imports and caches
                 samples[name].append(time.perf_counter() - start)
-    return {name: _median_ms(values) for name, values in samples.items()}
+    return {name: median_ms(values) for name, values in samples.items()}
 
 
 def bench_sign(setup: Setup, workdir: Path, rounds: int) -> Path:
@@ -247,27 +199,15 @@ def bench_verify(setup: Setup, src: Path, rounds: int) -> None:
     )
 
 
-def _peak_kb() -> int:
-    """Peak RSS of this process in KiB (``VmHWM``; ``getrusage`` where there is no /proc)."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-
-
 def _child(p12: str, src: str, mode: str) -> None:
     signer = KeySigner.load_pkcs12(p12, PASSWORD)
     path = Path(src)
     out = path if mode == "in-place" else path.with_suffix(".out.pdf")
-    before_kb = _peak_kb()
+    before_kb = peak_kb()
     start = time.perf_counter()
     sign_pdf(path, signer, output=out)
     elapsed = time.perf_counter() - start
-    print(f"{before_kb} {_peak_kb()} {elapsed:.3f}")
+    print(f"{before_kb} {peak_kb()} {elapsed:.3f}")
 
 
 def bench_memory(setup: Setup, workdir: Path, megabytes: int) -> None:
@@ -283,10 +223,10 @@ def bench_memory(setup: Setup, workdir: Path, megabytes: int) -> None:
             text=True,
             check=True,
         )
-        before_kb, peak_kb, elapsed = done.stdout.split()
+        before_kb, after_kb, elapsed = done.stdout.split()
         print(
-            f"  {mode:>8}: peak RSS {int(peak_kb) / 1024:6.1f} MB "
-            f"(+{(int(peak_kb) - int(before_kb)) / 1024:.1f} MB over the process after imports),"
+            f"  {mode:>8}: peak RSS {int(after_kb) / 1024:6.1f} MB "
+            f"(+{(int(after_kb) - int(before_kb)) / 1024:.1f} MB over the process after imports),"
             f" {float(elapsed):.2f} s"
         )
         work.unlink()

@@ -18,15 +18,14 @@ Timings are printed, never asserted.
 from __future__ import annotations
 
 import argparse
-import resource
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from _pdfsamples import make_fpdf, make_padded_pdf, median_ms, peak_kb
 from huesign.pki.pdfreader import PDFReader
 from huesign.pki.pdfslots import (
     SignatureSlot,
@@ -37,52 +36,6 @@ from huesign.pki.pdfslots import (
 
 DUMMY_SIGNATURE = bytes(range(256)) * 8
 RESERVED = 8192
-
-
-def make_fpdf(path: Path, pages: int) -> Path:
-    """A text PDF of ``pages`` pages."""
-    # Imported here so that the memory child does not pay for fpdf2's import (~50 MB).
-    from fpdf import FPDF
-
-    pdf = FPDF()
-    pdf.set_font("helvetica", size=12)
-    for i in range(pages):
-        pdf.add_page()
-        pdf.cell(text=f"Don de nghi - trang {i + 1}")
-    pdf.output(str(path))
-    return path
-
-
-def make_padded_pdf(path: Path, megabytes: int) -> Path:
-    """A one-page PDF made large by an unreferenced stream, written in 1 MiB chunks."""
-    chunk = b"%" + b"0" * (1024 * 1024 - 2) + b"\n"
-    pad_len = megabytes * len(chunk)
-    offsets: list[int] = []
-    with path.open("wb") as fh:
-        fh.write(b"%PDF-1.7\n")
-
-        def obj(body: bytes) -> None:
-            offsets.append(fh.tell())
-            fh.write(b"%d 0 obj\n" % len(offsets) + body + b"\nendobj\n")
-
-        obj(b"<</Type/Catalog/Pages 2 0 R>>")
-        obj(b"<</Type/Pages/Kids[3 0 R]/Count 1>>")
-        obj(b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]/Contents 4 0 R>>")
-        content = b"0 0 1 rg 72 72 200 100 re f"
-        obj(b"<</Length %d>>\nstream\n" % len(content) + content + b"\nendstream")
-        offsets.append(fh.tell())
-        fh.write(b"5 0 obj\n<</Length %d>>\nstream\n" % pad_len)
-        for _ in range(megabytes):
-            fh.write(chunk)
-        fh.write(b"\nendstream\nendobj\n")
-        xref = fh.tell()
-        fh.write(b"xref\n0 %d\n0000000000 65535 f\r\n" % (len(offsets) + 1))
-        for off in offsets:
-            fh.write(b"%010d 00000 n\r\n" % off)
-        fh.write(
-            b"trailer\n<</Size %d/Root 1 0 R>>\nstartxref\n%d\n%%%%EOF\n" % (len(offsets) + 1, xref)
-        )
-    return path
 
 
 def huesign_slot(src: Path, out: Path | None) -> bytes:
@@ -123,10 +76,6 @@ def pyhanko_slot(src: Path, out: Path | None) -> bytes:
     return bytes(prepared.document_digest)
 
 
-def _median_ms(samples: list[float]) -> float:
-    return statistics.median(samples) * 1000
-
-
 def bench_speed(workdir: Path, rounds: int) -> None:
     """Print huesign and pyHanko medians for a 1-page and a 100-page file."""
     for pages in (1, 100):
@@ -144,39 +93,22 @@ def bench_speed(workdir: Path, rounds: int) -> None:
             if i >= 2:  # the first rounds warm imports and caches
                 ours.append(t1 - t0)
                 theirs.append(t2 - t1)
-        a, b = _median_ms(ours), _median_ms(theirs)
+        a, b = median_ms(ours), median_ms(theirs)
         print(
             f"{pages:>3}-page slot+digest+fill: huesign {a:6.2f} ms, "
             f"pyHanko {b:6.2f} ms, pyHanko/huesign {b / a:4.1f}x"
         )
 
 
-def _peak_kb() -> int:
-    """Peak RSS of this process in KiB.
-
-    ``VmHWM`` belongs to the current address space, so it starts afresh at ``exec``; Linux
-    carries ``ru_maxrss`` over from the parent across fork and exec, which would report the
-    benchmark driver's own peak.  ``getrusage`` is the fallback elsewhere.
-    """
-    try:
-        with open("/proc/self/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-
-
 def _child(engine: str, src: str, mode: str) -> None:
     path = Path(src)
     out = None if mode == "in-place" else path.with_suffix(".out.pdf")
-    before_kb = _peak_kb()
+    before_kb = peak_kb()
     start = time.perf_counter()
     (huesign_slot if engine == "huesign" else pyhanko_slot)(path, out)
     elapsed = time.perf_counter() - start
-    peak_kb = _peak_kb()
-    print(f"{before_kb} {peak_kb} {elapsed:.3f}")
+    after_kb = peak_kb()
+    print(f"{before_kb} {after_kb} {elapsed:.3f}")
 
 
 def bench_memory(workdir: Path, megabytes: int, with_pyhanko: bool) -> None:
@@ -195,10 +127,10 @@ def bench_memory(workdir: Path, megabytes: int, with_pyhanko: bool) -> None:
                 text=True,
                 check=True,
             )
-            before_kb, peak_kb, elapsed = done.stdout.split()
-            growth = (int(peak_kb) - int(before_kb)) / 1024
+            before_kb, after_kb, elapsed = done.stdout.split()
+            growth = (int(after_kb) - int(before_kb)) / 1024
             print(
-                f"{engine:>8} {mode:>8}: peak RSS {int(peak_kb) / 1024:6.1f} MB "
+                f"{engine:>8} {mode:>8}: peak RSS {int(after_kb) / 1024:6.1f} MB "
                 f"(+{growth:.1f} MB over the process after imports), {float(elapsed):.2f} s"
             )
             work.unlink()
