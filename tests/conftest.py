@@ -8,7 +8,14 @@ from __future__ import annotations
 
 import pytest
 
-from huesign.pki import DevelopmentCA
+from huesign.pki import (
+    DevelopmentCA,
+    IssuedCertificate,
+    KeySigner,
+    RevocationData,
+    RevocationSource,
+    TrustStore,
+)
 from huesign.testing.softhsm import find_softhsm_module
 from judges import Run, missing, nss_db, program_runner
 
@@ -32,3 +39,25 @@ def softhsm_module() -> str:
     if module is None:
         missing("SoftHSM2", "softhsm2")
     return module
+
+
+# --- the development PKI as most signing tests use it --------------------------------------
+# A test module may define a fixture of the same name to use something else.
+
+
+@pytest.fixture(scope="session")
+def signer(citizen: IssuedCertificate) -> KeySigner:
+    """The ``citizen`` fixture's key and chain as a signer."""
+    return KeySigner(key=citizen.key, certificate=citizen.certificate, chain=citizen.chain)
+
+
+@pytest.fixture(scope="session")
+def trust(huesign_pki: DevelopmentCA) -> TrustStore:
+    """A trust store holding only the development root of ``huesign_pki``."""
+    return TrustStore.from_certificates([huesign_pki.root])
+
+
+@pytest.fixture(scope="session")
+def revocation(huesign_pki: DevelopmentCA) -> RevocationSource:
+    """Offline revocation data: the current CRLs of ``huesign_pki``'s issuing CA and root."""
+    return RevocationSource(RevocationData(crls=[huesign_pki.crl(), huesign_pki.crl("root")]))

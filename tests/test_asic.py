@@ -24,10 +24,8 @@ from huesign.forms.asic import (
 from huesign.forms.dossier import Dossier, sign_dossier, verify_dossier
 from huesign.pki import (
     DevelopmentCA,
-    IssuedCertificate,
     KeyAlgorithm,
     KeySigner,
-    RevocationData,
     RevocationSource,
     TrustStore,
 )
@@ -37,21 +35,6 @@ ENTRIES = (
     ASiCEntry(name="dossier.pdf", data=b"%PDF-1.7 pretend", media_type="application/pdf"),
     ASiCEntry(name="attachments/a/scan.png", data=b"\x89PNG scan", media_type="image/png"),
 )
-
-
-@pytest.fixture(scope="module")
-def signer(citizen: IssuedCertificate) -> KeySigner:
-    return KeySigner(key=citizen.key, certificate=citizen.certificate, chain=citizen.chain)
-
-
-@pytest.fixture(scope="module")
-def trust(huesign_pki: DevelopmentCA) -> TrustStore:
-    return TrustStore.from_certificates([huesign_pki.root])
-
-
-@pytest.fixture(scope="module")
-def revocation(huesign_pki: DevelopmentCA) -> RevocationSource:
-    return RevocationSource(RevocationData(crls=[huesign_pki.crl(), huesign_pki.crl("root")]))
 
 
 @pytest.fixture(scope="module")

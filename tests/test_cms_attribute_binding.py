@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import hashlib
 
-import pytest
-
 from huesign.pki import (
-    DevelopmentCA,
     HashAlgorithm,
     IssuedCertificate,
     SignatureAlgorithm,
@@ -48,11 +45,6 @@ def _signature(
         signature=value,
         content=None,
     )
-
-
-@pytest.fixture(scope="module")
-def trust(huesign_pki: DevelopmentCA) -> TrustStore:
-    return TrustStore.from_certificates([huesign_pki.root])
 
 
 def _codes(signature: bytes, trust: TrustStore) -> tuple[SubIndication | None, list[str]]:

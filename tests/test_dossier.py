@@ -36,7 +36,6 @@ from huesign.pki import (
     IssuedCertificate,
     KeyAlgorithm,
     KeySigner,
-    RevocationData,
     RevocationSource,
     TrustStore,
     as_async_signer,
@@ -48,21 +47,6 @@ from huesign.pki.pdfreader import PDFReader
 from huesign.pki.pdfwriter import IncrementalWriter
 from huesign.pki.stamp import FieldPlacement, StampAppearance
 from judges import nss_db, pdfsig
-
-
-@pytest.fixture(scope="module")
-def signer(citizen: IssuedCertificate) -> KeySigner:
-    return KeySigner(key=citizen.key, certificate=citizen.certificate, chain=citizen.chain)
-
-
-@pytest.fixture(scope="module")
-def trust(huesign_pki: DevelopmentCA) -> TrustStore:
-    return TrustStore.from_certificates([huesign_pki.root])
-
-
-@pytest.fixture(scope="module")
-def revocation(huesign_pki: DevelopmentCA) -> RevocationSource:
-    return RevocationSource(RevocationData(crls=[huesign_pki.crl(), huesign_pki.crl("root")]))
 
 
 @pytest.fixture(scope="module")

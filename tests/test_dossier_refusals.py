@@ -14,10 +14,8 @@ from huesign.forms.dossier import Dossier, open_dossier, sign_dossier
 from huesign.forms.render import SUBMISSION_FILE_NAME, render_submission
 from huesign.pki import (
     DevelopmentCA,
-    IssuedCertificate,
     KeyAlgorithm,
     KeySigner,
-    RevocationData,
     RevocationSource,
     TrustStore,
 )
@@ -26,21 +24,6 @@ from huesign.pki.pdfobjects import Name, PDFDict, PDFStream, PDFString
 from huesign.pki.pdfreader import PDFReader
 from huesign.pki.pdfverify import PDFValidationReport
 from huesign.pki.pdfwriter import IncrementalWriter
-
-
-@pytest.fixture(scope="module")
-def signer(citizen: IssuedCertificate) -> KeySigner:
-    return KeySigner(key=citizen.key, certificate=citizen.certificate, chain=citizen.chain)
-
-
-@pytest.fixture(scope="module")
-def trust(huesign_pki: DevelopmentCA) -> TrustStore:
-    return TrustStore.from_certificates([huesign_pki.root])
-
-
-@pytest.fixture(scope="module")
-def revocation(huesign_pki: DevelopmentCA) -> RevocationSource:
-    return RevocationSource(RevocationData(crls=[huesign_pki.crl(), huesign_pki.crl("root")]))
 
 
 @pytest.fixture(scope="module")

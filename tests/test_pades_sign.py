@@ -64,11 +64,6 @@ def form() -> bytes:
 
 
 @pytest.fixture(scope="module")
-def signer(citizen: IssuedCertificate) -> KeySigner:
-    return KeySigner(key=citizen.key, certificate=citizen.certificate, chain=citizen.chain)
-
-
-@pytest.fixture(scope="module")
 def officer_signer(officer: IssuedCertificate) -> KeySigner:
     return KeySigner(key=officer.key, certificate=officer.certificate, chain=officer.chain)
 
